@@ -1,0 +1,99 @@
+# Build rules; ./build.sh is the entry point people use.
+#   make BUILD=asan      test build: ASan + UBSan (default)
+#   make BUILD=release   optimized, hardened
+#   make BUILD=debug     -O1 -g without sanitizers (for valgrind)
+# Outputs go to build/$(BUILD)/.
+
+BUILD ?= asan
+OUT   := build/$(BUILD)
+CC    ?= cc
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -Wformat=2 -Wpointer-arith \
+        -Wcast-align -Wvla -Wno-missing-field-initializers
+
+ifeq ($(BUILD),release)
+MODE := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+else ifeq ($(BUILD),debug)
+MODE := -O1 -g -fno-omit-frame-pointer
+else ifeq ($(BUILD),asan)
+MODE := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+        -fno-sanitize-recover=all
+else
+$(error BUILD must be asan, release or debug)
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -Icommon
+CFLAGS   += $(WARN) $(MODE) -MMD -MP
+LDFLAGS  += $(filter -fsanitize=%,$(MODE)) -pthread
+
+PC_FCGI := $(shell pkg-config --cflags --libs fcgi hiredis jansson)
+PC_GW   := $(shell pkg-config --cflags --libs libwebsockets hiredis jansson)
+PC_TEST := $(shell pkg-config --cflags --libs hiredis jansson)
+
+COMMON_OBJ := $(patsubst %.c,$(OUT)/%.o,$(wildcard common/*.c))
+FCGI_OBJ   := $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/*.c)) \
+              $(OUT)/gen/publish_lua.o
+GW_OBJ     := $(patsubst %.c,$(OUT)/%.o,$(wildcard gateway/*.c))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BIN  := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRC))
+
+.PHONY: all servers unit bench clean
+all: servers unit bench
+servers: $(OUT)/chat-send $(OUT)/chat-gateway
+unit: $(UNIT_BIN)
+bench: $(BENCH_BIN)
+
+$(OUT)/chat-send: $(FCGI_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS) $(PC_FCGI)
+
+$(OUT)/chat-gateway: $(GW_OBJ) $(COMMON_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS) $(PC_GW)
+
+# fcgi/publish.lua is the single source of the atomic step; it is compiled
+# in as a string so the binary needs no file at run time.
+$(OUT)/gen/publish_lua.c: fcgi/publish.lua tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh store_publish_lua $< > $@
+
+$(OUT)/gen/%.o: $(OUT)/gen/%.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/fcgi/%.o: fcgi/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags fcgi hiredis jansson) -c -o $@ $<
+
+$(OUT)/gateway/%.o: gateway/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags libwebsockets hiredis jansson) -c -o $@ $<
+
+$(OUT)/common/%.o: common/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags jansson) -c -o $@ $<
+
+# A unit test test_X links the common objects plus the module X of fcgi/
+# or gateway/, and any extra objects named in TEST_DEPS_X.
+TEST_DEPS_form :=
+TEST_DEPS_fanout :=
+
+define unit_rule
+$(OUT)/tests/$(1): tests/unit/$(1).c $(COMMON_OBJ) \
+    $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/$(2).c gateway/$(2).c)) \
+    $(TEST_DEPS_$(2))
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(addprefix -I,$(dir $(wildcard fcgi/$(2).c gateway/$(2).c))) \
+	    -o $$@ $$(filter %.c %.o,$$^) $$(LDFLAGS) $$(PC_TEST)
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(basename $(notdir $(t))),$(patsubst test_%,%,$(basename $(notdir $(t)))))))
+
+$(OUT)/bench/%: tests/bench/%.c $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PC_GW)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The single entry point. ./build.sh help lists the commands.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+BUILD_PKGS=(build-essential pkg-config libfcgi-dev libhiredis-dev
+    libwebsockets-dev libjansson-dev)
+RUN_PKGS=(lighttpd redis-server redis-tools curl)
+TEST_PKGS=(chromium fonts-dejavu-core clang libclang-rt-14-dev yamllint
+    shellcheck clang-format valgrind wrk jq docker.io mmdebstrap iproute2
+    procps psmisc)
+
+say() { printf '%s\n' "$*" >&2; }
+
+# Install whatever of the named Debian packages is missing.
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+            grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Node is on many machines already; only fall back to Debian's when absent.
+need_node_modules() {
+    command -v node >/dev/null || need_pkgs nodejs npm
+    if [ ! -d tests/node_modules ] ||
+        [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+        (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+build() {
+    local mode=${1:-asan}
+    need_pkgs "${BUILD_PKGS[@]}"
+    make -s -j"$(nproc)" BUILD="$mode" all
+}
+
+cmd_run() {
+    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}"
+    build release
+    exec tools/run-local.sh "$ROOT/build/release"
+}
+
+# Run one test runner, keep its output, and add its closing
+# "N passed, N failed" line to the totals.
+TOTAL_PASS=0
+TOTAL_FAIL=0
+run_suite() {
+    local name=$1
+    shift
+    local log="$ROOT/tests/out/$name.log" rc=0 line p f
+    say "=== $name"
+    "$@" 2>&1 | tee "$log" || rc=$?
+    line=$(grep -E '([0-9]+) passed, ([0-9]+) failed' "$log" | tail -n 1 || true)
+    p=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$line")
+    f=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        say "$name exited with $rc"
+        f=1
+    fi
+    if [ -z "$line" ]; then
+        say "$name printed no summary"
+        f=$((f + 1))
+    fi
+    TOTAL_PASS=$((TOTAL_PASS + p))
+    TOTAL_FAIL=$((TOTAL_FAIL + f))
+}
+
+unit_tests() {
+    local t p=0 f=0 out
+    for t in build/asan/tests/test_*; do
+        [ -x "$t" ] || continue
+        out=$("$t" 2>&1) || true
+        printf '%s\n' "$out"
+        line=$(tail -n 1 <<<"$out")
+        if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+            p=$((p + BASH_REMATCH[1]))
+            f=$((f + BASH_REMATCH[2]))
+        else
+            say "$t: no summary (crashed?)"
+            f=$((f + 1))
+        fi
+    done
+    echo "$p passed, $f failed"
+    [ "$f" -eq 0 ]
+}
+
+style_checks() {
+    local p=0 f=0 files
+    mapfile -t files < <(git ls-files '*.c' '*.h')
+    if clang-format --dry-run -Werror "${files[@]}"; then
+        p=$((p + 1))
+    else
+        f=$((f + 1))
+    fi
+    # curl's idea: unsafe functions are banned outright.
+    if grep -nwE 'sprintf|strcpy|strcat|strtok|atoi|gets' "${files[@]}"; then
+        say "banned function used"
+        f=$((f + 1))
+    else
+        p=$((p + 1))
+    fi
+    local scripts
+    mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
+    if shellcheck -f gcc "${scripts[@]}"; then
+        p=$((p + 1))
+    else
+        f=$((f + 1))
+    fi
+    echo "$p passed, $f failed"
+    [ "$f" -eq 0 ]
+}
+
+cmd_test() {
+    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${TEST_PKGS[@]}"
+    need_node_modules
+    mkdir -p tests/out
+    rm -f tests/out/asan.*
+    build asan
+    run_suite style style_checks
+    run_suite unit unit_tests
+    local s
+    for s in integration browser fuzz k8s docker; do
+        if [ -x "tests/$s/run.sh" ]; then
+            run_suite "$s" "tests/$s/run.sh" "$ROOT/build/asan"
+        fi
+    done
+    # Sanitizer reports from FastCGI children would vanish into lighttpd's
+    # log; every server writes them under tests/out instead.
+    if ls tests/out/asan.* >/dev/null 2>&1; then
+        say "sanitizer reports:"
+        cat tests/out/asan.* >&2
+        TOTAL_FAIL=$((TOTAL_FAIL + 1))
+    fi
+    echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+    [ "$TOTAL_FAIL" -eq 0 ]
+}
+
+cmd_help() {
+    cat <<'TXT'
+./build.sh run              install, build and run the whole chat on :30222
+./build.sh test             install, build with sanitizers, run every test
+./build.sh build [MODE]     build only (asan | release | debug)
+./build.sh test-valgrind    the integration tests under valgrind
+./build.sh fuzz [SECONDS]   run every fuzzer for SECONDS each
+./build.sh bench send|fanout  benchmarks that print figures
+TXT
+}
+
+case "${1:-help}" in
+run) cmd_run ;;
+test) cmd_test ;;
+build) build "${2:-asan}" ;;
+test-valgrind)
+    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" valgrind
+    need_node_modules
+    build debug
+    VALGRIND=1 tests/integration/run.sh "$ROOT/build/debug"
+    ;;
+fuzz)
+    need_pkgs "${BUILD_PKGS[@]}" clang libclang-rt-14-dev
+    tests/fuzz/run.sh "${2:-60}"
+    ;;
+bench)
+    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" wrk
+    need_node_modules
+    build release
+    exec "tests/bench/${2:?bench send|fanout}.sh" "$ROOT/build/release"
+    ;;
+help | -h | --help) cmd_help ;;
+*)
+    cmd_help
+    exit 2
+    ;;
+esac

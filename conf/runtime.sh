@@ -1,0 +1,46 @@
+#!/bin/sh
+# Print the part of lighttpd's config that env.NAME cannot express: the
+# send handler and gateway lists named in CHAT_SEND_BACKENDS and
+# CHAT_GATEWAY_BACKENDS ("host:port,host:port"), and fd limits that fit the
+# hard limit this process got. lighttpd runs it once at start through
+# include_shell.
+set -eu
+
+hosts() {
+    # $1: list; prints one lighttpd host entry per element
+    printf '%s\n' "$1" | tr ',' '\n' | while IFS= read -r hp; do
+        [ -n "$hp" ] || continue
+        host=${hp%:*}
+        port=${hp##*:}
+        printf '    ( "host" => "%s", "port" => %s%s ),\n' "$host" "$port" "$2"
+    done
+}
+
+: "${CHAT_SEND_BACKENDS:?CHAT_SEND_BACKENDS is not set}"
+: "${CHAT_GATEWAY_BACKENDS:?CHAT_GATEWAY_BACKENDS is not set}"
+
+# Each proxied WebSocket costs lighttpd two sockets. lighttpd cannot raise
+# its own hard limit without CAP_SYS_RESOURCE, so stay within it.
+# shellcheck disable=SC3045 # dash and bash both have -H
+fds=$(ulimit -H -n)
+[ "$fds" = unlimited ] && fds=65536
+[ "$fds" -gt 65536 ] && fds=65536
+echo "server.max-fds = $fds"
+echo "server.max-connections = $((fds / 2 - 16))"
+
+# round-robin: the default "fair" sends every sequential request to the
+# first backend. A dead backend is skipped and retried later by lighttpd.
+echo 'fastcgi.balance = "round-robin"'
+echo 'fastcgi.server = ( "/chatapp/send" => ('
+hosts "$CHAT_SEND_BACKENDS" ', "check-local" => "disable", "fix-root-scriptname" => "enable"'
+echo ') )'
+
+# shellcheck disable=SC2016 # a lighttpd $HTTP, not a shell variable
+echo '$HTTP["url"] =^ "/chatapp/websocket" {'
+# WebSockets live long: spread them by how many each gateway holds.
+echo '  proxy.balance = "fair"'
+echo '  proxy.server = ( "" => ('
+hosts "$CHAT_GATEWAY_BACKENDS" ''
+echo '  ) )'
+echo '  proxy.header = ( "upgrade" => "enable" )'
+echo '}'
