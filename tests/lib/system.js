@@ -1,0 +1,272 @@
+'use strict';
+/*
+ * Starts the real system for a test: redis-server on a free port in a
+ * temporary folder, send handlers, gateways and lighttpd with conf/, each
+ * on free ports. Waits on sockets and /readyz, never on fixed sleeps.
+ * Everything started is killed by stop(), and by process exit as a last
+ * resort.
+ *
+ *   const sys = await startSystem({ gateways: 2, sendHandlers: 1 });
+ *   sys.httpUrl, sys.wsUrl, sys.sendUrl, sys.gateways[i].port, ...
+ *   await sys.stop();
+ *
+ * Environment:
+ *   CHAT_BUILD_DIR   folder with chat-send and chat-gateway (build/asan)
+ *   CHAT_OUT_DIR     where sanitizer reports and logs go (tests/out)
+ *   CHAT_WRAPPER     command to run each server under, e.g. valgrind
+ */
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BUILD_DIR = process.env.CHAT_BUILD_DIR || path.join(ROOT, 'build', 'asan');
+const OUT_DIR = process.env.CHAT_OUT_DIR || path.join(ROOT, 'tests', 'out');
+const WRAPPER = (process.env.CHAT_WRAPPER || '').split(' ').filter(Boolean);
+const SLOW = WRAPPER.length ? 10 : 1; /* valgrind runs ~20x slower */
+
+const live = new Set();
+process.on('exit', () => {
+    for (const p of live) {
+        try { p.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+});
+
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/* A port nobody listens on right now (the kernel picks it). */
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.unref();
+        srv.on('error', reject);
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+    });
+}
+
+function canConnect(port) {
+    return new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.once('connect', () => { s.destroy(); resolve(true); });
+        s.once('error', () => resolve(false));
+    });
+}
+
+async function waitFor(what, test, timeoutMs = 10000 * SLOW) {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        if (await test()) return;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await sleep(25);
+    }
+}
+
+async function httpStatus(url) {
+    try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(1000 * SLOW) });
+        await r.arrayBuffer();
+        return r.status;
+    } catch {
+        return 0;
+    }
+}
+
+function sanitizerEnv() {
+    fs.mkdirSync(OUT_DIR, { recursive: true });
+    const log = path.join(OUT_DIR, 'asan');
+    return {
+        ASAN_OPTIONS: `log_path=${log}:detect_leaks=1:abort_on_error=0`,
+        UBSAN_OPTIONS: `log_path=${log}:print_stacktrace=1:halt_on_error=1`,
+    };
+}
+
+/*
+ * Spawn a long-running server. Its stderr goes to OUT_DIR/<name>.log so a
+ * failing test can show it.
+ */
+function launch(name, cmd, args, env) {
+    const logPath = path.join(OUT_DIR, `${name}.log`);
+    const log = fs.openSync(logPath, 'a');
+    const full = WRAPPER.length ? [...WRAPPER, cmd, ...args] : [cmd, ...args];
+    const proc = spawn(full[0], full.slice(1), {
+        env: { ...process.env, ...sanitizerEnv(), ...env },
+        stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    live.add(proc);
+    proc.exited = new Promise((resolve) => proc.on('exit', (code, sig) => {
+        live.delete(proc);
+        resolve({ code, signal: sig });
+    }));
+    proc.logPath = logPath;
+    return proc;
+}
+
+/* Send sig and wait for exit; SIGKILL after graceMs. */
+async function kill(proc, sig = 'SIGTERM', graceMs = 5000 * SLOW) {
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    await proc.exited;
+    clearTimeout(t);
+}
+
+class System {
+    constructor(opts) {
+        this.opts = opts;
+        this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-test-'));
+        this.redis = null;
+        this.gateways = [];
+        this.sendHandlers = [];
+        this.lighttpd = null;
+        this.tag = opts.tag || `t${process.pid}`;
+    }
+
+    redisCli(...args) {
+        return execFileSync('redis-cli', ['-p', String(this.redis.port), ...args],
+            { encoding: 'utf8' });
+    }
+
+    /* Start (or restart, same port and data) redis-server with AOF on. */
+    async startRedis() {
+        if (!this.redis) this.redis = { port: await freePort(), dir: path.join(this.tmp, 'redis') };
+        fs.mkdirSync(this.redis.dir, { recursive: true });
+        this.redis.proc = launch(`${this.tag}-redis`, 'redis-server', [
+            '--port', String(this.redis.port), '--bind', '127.0.0.1',
+            '--dir', this.redis.dir, '--appendonly', 'yes', '--save', '',
+            '--protected-mode', 'no', '--daemonize', 'no',
+        ], {});
+        await waitFor('redis', async () => {
+            try { return this.redisCli('PING').trim() === 'PONG'; } catch { return false; }
+        });
+    }
+
+    async stopRedis(sig = 'SIGTERM') {
+        await kill(this.redis.proc, sig);
+    }
+
+    commonEnv() {
+        return {
+            REDIS_HOST: '127.0.0.1',
+            REDIS_PORT: String(this.redis.port),
+            LOG_LEVEL: process.env.LOG_LEVEL || 'info',
+            ...this.opts.env,
+        };
+    }
+
+    /* Start send handler i (reusing its ports when restarted). */
+    async startSendHandler(i, env = {}) {
+        let h = this.sendHandlers[i];
+        if (!h) {
+            h = { port: await freePort(), healthPort: await freePort() };
+            this.sendHandlers[i] = h;
+        }
+        h.proc = launch(`${this.tag}-send${i}`, path.join(BUILD_DIR, 'chat-send'), [], {
+            ...this.commonEnv(),
+            SEND_BIND: '127.0.0.1',
+            SEND_PORT: String(h.port),
+            SEND_HEALTH_PORT: String(h.healthPort),
+            ...this.opts.sendEnv,
+            ...env,
+        });
+        await waitFor(`send handler ${i}`, () => canConnect(h.port));
+        if (this.opts.waitReady !== false) {
+            await waitFor(`send handler ${i} ready`,
+                async () => (await httpStatus(`http://127.0.0.1:${h.healthPort}/readyz`)) === 200);
+        }
+        return h;
+    }
+
+    async stopSendHandler(i, sig = 'SIGTERM') {
+        await kill(this.sendHandlers[i].proc, sig);
+    }
+
+    /* Start gateway i (reusing its port when restarted). */
+    async startGateway(i, env = {}) {
+        let g = this.gateways[i];
+        if (!g) {
+            g = { port: await freePort() };
+            g.url = `ws://127.0.0.1:${g.port}/chatapp/websocket`;
+            g.httpUrl = `http://127.0.0.1:${g.port}`;
+            this.gateways[i] = g;
+        }
+        g.proc = launch(`${this.tag}-gw${i}`, path.join(BUILD_DIR, 'chat-gateway'), [], {
+            ...this.commonEnv(),
+            GW_BIND: '127.0.0.1',
+            GW_PORT: String(g.port),
+            ...this.opts.gatewayEnv,
+            ...env,
+        });
+        await waitFor(`gateway ${i}`, () => canConnect(g.port));
+        if (this.opts.waitReady !== false) {
+            await waitFor(`gateway ${i} ready`,
+                async () => (await httpStatus(`${g.httpUrl}/readyz`)) === 200);
+        }
+        return g;
+    }
+
+    async stopGateway(i, sig = 'SIGTERM') {
+        await kill(this.gateways[i].proc, sig);
+    }
+
+    async startLighttpd() {
+        if (!this.http) this.http = { port: await freePort() };
+        const send = this.sendHandlers.map((h) => `127.0.0.1:${h.port}`).join(',');
+        const gws = this.gateways.map((g) => `127.0.0.1:${g.port}`).join(',');
+        this.lighttpd = launch(`${this.tag}-lighttpd`, 'lighttpd', [
+            '-D', '-f', path.join(ROOT, 'conf', 'lighttpd.conf'),
+        ], {
+            CHAT_CONF_DIR: path.join(ROOT, 'conf'),
+            CHAT_HTDOCS: this.opts.htdocs || path.join(ROOT, 'htdocs'),
+            CHAT_HTTP_BIND: '127.0.0.1',
+            CHAT_HTTP_PORT: String(this.http.port),
+            CHAT_SEND_BACKENDS: send,
+            CHAT_GATEWAY_BACKENDS: gws,
+        });
+        await waitFor('lighttpd', () => canConnect(this.http.port));
+        this.httpUrl = `http://127.0.0.1:${this.http.port}`;
+        this.sendUrl = `${this.httpUrl}/chatapp/send`;
+        this.wsUrl = `ws://127.0.0.1:${this.http.port}/chatapp/websocket`;
+    }
+
+    async stop() {
+        const all = [this.lighttpd,
+            ...this.gateways.map((g) => g.proc),
+            ...this.sendHandlers.map((h) => h.proc)];
+        await Promise.all(all.map((p) => kill(p)));
+        if (this.redis) await kill(this.redis.proc);
+        fs.rmSync(this.tmp, { recursive: true, force: true });
+    }
+}
+
+/*
+ * opts: gateways (default 1), sendHandlers (default 1), lighttpd (default
+ * true), env (both servers), sendEnv, gatewayEnv, htdocs, redis (default
+ * true: false starts no Redis but still reserves its port), waitReady.
+ */
+async function startSystem(opts = {}) {
+    const sys = new System(opts);
+    try {
+        if (opts.redis === false) {
+            sys.redis = { port: await freePort(), dir: path.join(sys.tmp, 'redis') };
+        } else {
+            await sys.startRedis();
+        }
+        for (let i = 0; i < (opts.sendHandlers ?? 1); i++) await sys.startSendHandler(i);
+        for (let i = 0; i < (opts.gateways ?? 1); i++) await sys.startGateway(i);
+        if (opts.lighttpd !== false) await sys.startLighttpd();
+    } catch (e) {
+        await sys.stop();
+        throw e;
+    }
+    return sys;
+}
+
+module.exports = { startSystem, freePort, waitFor, sleep, httpStatus, ROOT, BUILD_DIR, OUT_DIR };
