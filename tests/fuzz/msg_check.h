@@ -8,22 +8,13 @@
 #define FUZZ_MSG_CHECK_H
 
 #include "chat_msg.h"
+#include "fuzz_check.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Abort with a reason libFuzzer shows next to the stack. */
-#define FUZZ_REQUIRE(cond)                                                     \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "fuzz invariant broken: %s (%s:%d)\n", #cond,      \
-                    __FILE__, __LINE__);                                       \
-            abort();                                                           \
-        }                                                                      \
-    } while (0)
 
 /*
  * Count code points of a valid UTF-8 string, or return (size_t)-1 when it

@@ -7,7 +7,8 @@
 #                                 the whole run stays under ~2 minutes
 #
 # Each harness links common/*.c plus the files named on its
-# "fuzz-links:" comment line. New inputs the fuzzer finds go to
+# "fuzz-links:" comment line; tests/fuzz/<name>.dict and <name>.options
+# (extra libFuzzer flags) are used when present. New inputs the fuzzer finds go to
 # tests/out/fuzz/corpus/<name>/ (kept between runs, never committed);
 # crashes to tests/out/fuzz/crash/<name>-*. A harness passes when it
 # builds and finds no crash. Ends with "N passed, N failed".
@@ -69,12 +70,15 @@ build_harness() {
 
 # Run one harness; prints its line and returns non-zero on a crash.
 run_harness() {
-    local name=$1 bin=$2 execs crashes rc=0
+    local name=$1 bin=$2 execs crashes rc=0 more=()
     local log=$OUT/$name.log
     local opts=(-max_total_time="$SECONDS_EACH" -timeout=10
         -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$OUT/crash/$name-")
     [ -f "tests/fuzz/$name.dict" ] && opts+=(-dict="tests/fuzz/$name.dict")
+    # Extra libFuzzer flags, e.g. -max_len to reach past a size limit.
+    [ -f "tests/fuzz/$name.options" ] &&
+        read -ra more <"tests/fuzz/$name.options" && opts+=("${more[@]}")
     mkdir -p "$OUT/corpus/$name"
     rm -f "$OUT/crash/$name"-*
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
