@@ -23,7 +23,9 @@ else
 $(error BUILD must be asan, release or debug)
 endif
 
-CPPFLAGS += -D_GNU_SOURCE -Icommon
+# -iquote, not -I: common/limits.h must not shadow the system <limits.h>
+# that OpenSSL (via libwebsockets.h) includes.
+CPPFLAGS += -D_GNU_SOURCE -iquote common
 CFLAGS   += $(WARN) $(MODE) -MMD -MP
 LDFLAGS  += $(filter -fsanitize=%,$(MODE)) -pthread
 
