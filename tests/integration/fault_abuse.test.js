@@ -1,0 +1,228 @@
+'use strict';
+/*
+ * Drill: abuse of the gateway's WebSocket port. Connection churn,
+ * half-open handshakes, slowloris headers, oversized and binary frames, a
+ * burst of history requests and a foreign Origin each get their answer;
+ * the gateway keeps serving, and its fd count and RSS come back near the
+ * baseline afterwards.
+ */
+const test = require('node:test');
+const assert = require('node:assert');
+const net = require('node:net');
+const WebSocket = require('ws');
+const { startSystem, sleep } = require('../lib/system');
+const { connect, postForm, message, ChatClient } = require('../lib/client');
+const { procStats, tally, eventually } = require('../lib/drill');
+
+const CHURN = 2000;
+const CHURN_PARALLEL = 25;
+const HALF_OPEN = 30;
+const SLOWLORIS = 30;
+const BURST = 10000;
+const STORED = 20;
+const IDLE_CLOSE_MS = 60000; /* the gateway must drop stalled handshakes by then */
+const FD_SLACK = 4;
+const RSS_SLACK_KB = 64 * 1024; /* ASan keeps freed memory in quarantine */
+
+/* Raw TCP sockets that begin a handshake and never finish it. */
+function stalledHandshakes(port, count, dripMs) {
+    const socks = [];
+    for (let i = 0; i < count; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        const rec = { sock: s, closedAt: null, openedAt: Date.now(), answer: '' };
+        s.on('data', (d) => { rec.answer += d.toString('latin1'); });
+        s.on('error', () => {});
+        s.on('close', () => { rec.closedAt = Date.now(); clearInterval(rec.drip); });
+        s.on('connect', () => {
+            s.write('GET /chatapp/websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+            if (!dripMs) {
+                s.write('Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Ver');
+                return;
+            }
+            let n = 0;
+            rec.drip = setInterval(() => { s.write(`X-Slow-${n++}: x\r\n`); }, dripMs);
+        });
+        socks.push(rec);
+    }
+    return socks;
+}
+
+/* Open and drop one connection, cleanly, abruptly or mid-handshake. */
+function churnOne(url, i) {
+    return new Promise((resolve) => {
+        const ws = new WebSocket(url);
+        const done = (r) => { clearTimeout(t); resolve(r); };
+        const t = setTimeout(() => { ws.terminate(); done('timeout'); }, 10000);
+        ws.on('error', () => done('error'));
+        if (i % 10 === 0) {
+            ws.on('upgrade', () => { ws.terminate(); });
+            ws.on('close', () => done('dropped'));
+            return;
+        }
+        ws.on('open', () => {
+            if (i % 2) ws.terminate(); else ws.close();
+        });
+        ws.on('close', () => done('closed'));
+    });
+}
+
+async function churn(url) {
+    const results = {};
+    let next = 0;
+    await Promise.all(Array.from({ length: CHURN_PARALLEL }, async () => {
+        while (next < CHURN) {
+            const r = await churnOne(url, next++);
+            results[r] = (results[r] || 0) + 1;
+        }
+    }));
+    return results;
+}
+
+async function closeOf(c, ms = 10000) {
+    await c.until(() => c.closed !== null, ms, 'close').catch(() => {});
+    return c.closed;
+}
+
+test('abuse of the gateway gets its answers and leaks nothing', { timeout: 180000 }, async (t) => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 1, tag: 'fault-abuse',
+    });
+    const extra = [];
+    try {
+        const g = sys.gateways[0];
+        const opts = {}; /* no Origin, like any non-browser client */
+        for (let i = 0; i < STORED; i++) {
+            const r = await postForm(sys.sendUrl, message({ content: `abuse seed ${i}` }));
+            assert.strictEqual(r.status, 200);
+        }
+        /* Warm up so lazily made buffers count in the baseline. */
+        for (let i = 0; i < 5; i++) {
+            const c = await connect(g.url, opts);
+            await c.request({ first_id: 0, last_id: -1 });
+            c.close();
+            await closeOf(c);
+        }
+        await sleep(500);
+        const base = procStats(g.proc.pid);
+        let peakKb = base.rssKb;
+        const sampler = setInterval(() => {
+            try { peakKb = Math.max(peakKb, procStats(g.proc.pid).rssKb); } catch { /* gone */ }
+        }, 100);
+        const results = {};
+
+        const halfOpen = stalledHandshakes(g.port, HALF_OPEN, 0);
+        const slowloris = stalledHandshakes(g.port, SLOWLORIS, 1000);
+
+        await t.test('2000 connections opened and dropped', async () => {
+            results.churn = await churn(g.url);
+            const c = await connect(g.url, opts);
+            const page = await c.request({ first_id: 0, last_id: -1 });
+            c.close();
+            assert.strictEqual(page.length, STORED, 'the gateway still answers history');
+        });
+
+        await t.test('a 4096-byte request is served, 4097 bytes close with 1009', async () => {
+            const head = '{"after_id":0';
+            const ok = await connect(g.url, opts);
+            extra.push(ok);
+            const reply = await ok.request(head + ' '.repeat(4096 - head.length - 1) + '}');
+            assert.strictEqual(reply.length, STORED);
+            const big = await connect(g.url, opts);
+            extra.push(big);
+            big.send(head + ' '.repeat(4097 - head.length - 1) + '}');
+            const closed = await closeOf(big);
+            results.frame_4097 = closed;
+            assert.strictEqual(closed?.code, 1009);
+            assert.strictEqual(ok.closed, null);
+        });
+
+        await t.test('a 1 MiB frame closes with 1009', async () => {
+            const c = await connect(g.url, opts);
+            extra.push(c);
+            c.send(`{"after_id":0,"pad":"${'x'.repeat(1 << 20)}"}`);
+            const closed = await closeOf(c);
+            results.frame_1mib = closed;
+            assert.strictEqual(closed?.code, 1009);
+        });
+
+        await t.test('binary frames are refused', async () => {
+            const c = await connect(g.url, opts);
+            extra.push(c);
+            c.ws.send(Buffer.from('{"after_id":0}'), { binary: true });
+            await c.until(() => c.closed !== null || c.statuses.length > 0 || c.frames.length > 0,
+                10000, 'an answer to a binary frame').catch(() => {});
+            results.binary = { closed: c.closed, statuses: c.statuses, frames: c.frames.length };
+            assert.strictEqual(c.frames.length, 0, 'a binary frame is not served as a request');
+            const refusedByClose = c.closed && [1003, 1007, 1008].includes(c.closed.code);
+            const refusedByError = c.statuses.some((s) => s.type === 'error');
+            assert.ok(refusedByClose || refusedByError, `refused: ${JSON.stringify(results.binary)}`);
+        });
+
+        await t.test('10,000 history requests in a burst', async () => {
+            const c = await connect(g.url, opts);
+            extra.push(c);
+            const started = Date.now();
+            for (let i = 0; i < BURST; i++) c.send({ first_id: 0, last_id: -1 });
+            await c.until(() => c.closed !== null || c.frames.length >= BURST, 90000, 'burst answered')
+                .catch(() => {});
+            results.burst = {
+                replies: c.frames.length, statuses: c.statuses.length,
+                closed: c.closed, ms: Date.now() - started,
+            };
+            const wrong = c.frames.filter((f) => f.messages.length !== STORED).length;
+            assert.strictEqual(wrong, 0, 'every reply is the full newest page');
+            if (c.closed) {
+                assert.ok([1008, 1013].includes(c.closed.code), `closed with 1008/1013: ${c.closed.code}`);
+                assert.ok(c.closed.reason.length > 0, 'with a reason');
+            } else {
+                assert.strictEqual(c.frames.length + c.statuses.length, BURST, 'or answers them all');
+            }
+            const other = await connect(g.url, opts);
+            assert.strictEqual((await other.request({ first_id: 0, last_id: -1 })).length, STORED);
+            other.close();
+        });
+
+        await t.test('a foreign Origin is refused at the handshake, its own host is not', async () => {
+            const c = new ChatClient(g.url, { origin: 'http://evil.example' });
+            let refused = null;
+            await c.opened.catch((e) => { refused = e.message; });
+            if (!refused) c.close();
+            results.foreign_origin = refused || 'accepted';
+            assert.ok(refused && /handshake refused: 403/.test(refused), `refused with 403: ${refused}`);
+            const own = await connect(g.url, { origin: `http://127.0.0.1:${g.port}` });
+            assert.strictEqual((await own.request({ after_id: 0 })).length, STORED);
+            own.close();
+        });
+
+        await t.test('stalled handshakes and slowloris headers are dropped', async () => {
+            const all = [...halfOpen, ...slowloris];
+            await eventually(() => all.every((r) => r.closedAt !== null), IDLE_CLOSE_MS, 250);
+            const open = all.filter((r) => r.closedAt === null).length;
+            const slowest = Math.max(...all.filter((r) => r.closedAt).map((r) => r.closedAt - r.openedAt));
+            results.stalled = { open, slowest_close_ms: slowest };
+            for (const r of all) { clearInterval(r.drip); r.sock.destroy(); }
+            assert.strictEqual(open, 0, 'the gateway closes stalled handshakes by itself');
+        });
+
+        for (const c of extra) c.close();
+        const alive = g.proc.exitCode === null && g.proc.signalCode === null;
+        let after = procStats(g.proc.pid);
+        await eventually(() => {
+            after = procStats(g.proc.pid);
+            return after.fds <= base.fds + FD_SLACK;
+        }, 15000, 250);
+        clearInterval(sampler);
+        tally(t, 'abuse', {
+            sent: CHURN + HALF_OPEN + SLOWLORIS + BURST + 4, stored: STORED, lost: 0, duplicated: 0,
+            ...results,
+            fds: { base: base.fds, after: after.fds },
+            rss_kb: { base: base.rssKb, peak: peakKb, after: after.rssKb },
+        });
+        assert.ok(alive, 'the gateway survived');
+        assert.ok(after.fds <= base.fds + FD_SLACK, `fds back to baseline: ${base.fds} -> ${after.fds}`);
+        assert.ok(after.rssKb <= base.rssKb + RSS_SLACK_KB, `RSS near baseline: ${base.rssKb} -> ${after.rssKb} kB`);
+    } finally {
+        for (const c of extra) c.close();
+        await sys.stop();
+    }
+});
