@@ -1,0 +1,147 @@
+'use strict';
+/*
+ * Shared pieces of the browser tests: Debian's Chromium driven by
+ * playwright-core (never a downloaded browser), one fresh context (own
+ * profile, own localStorage) per user, and readers of what a page shows.
+ */
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+const { OUT_DIR, ROOT } = require('../lib/system');
+
+const CHROMIUM = process.env.CHAT_CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'];
+const SHOTS = path.join(OUT_DIR, 'browser');
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function launch() {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
+    return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
+/*
+ * A user: a fresh browser context on the chat page. Dialogs (which an XSS
+ * would open), page errors and every WebSocket frame the page sends are
+ * recorded so tests can assert on them.
+ */
+async function openUser(browser, sys, { name, email, topic = '', viewport = DESKTOP } = {}) {
+    const ctx = await browser.newContext({ viewport });
+    const page = await ctx.newPage();
+    const user = { ctx, page, dialogs: [], errors: [], sent: [] };
+    page.on('dialog', (d) => {
+        user.dialogs.push(d.message());
+        d.dismiss().catch(() => {});
+    });
+    page.on('pageerror', (e) => user.errors.push(String(e)));
+    page.on('websocket', (ws) => ws.on('framesent', (f) => user.sent.push(JSON.parse(f.payload))));
+    await page.goto(`${sys.httpUrl}/`);
+    await waitLive(page);
+    if (name !== undefined) await page.fill('#name', name);
+    if (email !== undefined) await page.fill('#email', email);
+    if (topic !== undefined) await page.fill('#topic', topic);
+    return user;
+}
+
+function waitLive(page, timeout = 15000) {
+    return page.waitForSelector('#conn[data-state="live"]', { timeout });
+}
+
+/* Type a message into the UI and send it the way a person does. */
+async function sendUI(page, content, { ephemeral = false, via = 'click' } = {}) {
+    await page.fill('#content', content);
+    await page.setChecked('#ephemeral', ephemeral);
+    const answer = page.waitForResponse((r) => r.url().endsWith('/chatapp/send'));
+    if (via === 'keys') await page.press('#content', 'Control+Enter');
+    else await page.click('#send');
+    const r = await answer;
+    return { status: r.status(), body: await r.json().catch(() => null) };
+}
+
+/* What the page shows, one entry per rendered message, in DOM order. */
+function shown(page) {
+    return page.$$eval('#messages > li', (lis) => lis.map((li) => ({
+        id: Number(li.dataset.id),
+        name: li.querySelector('.name').textContent,
+        email: li.querySelector('.sender').title,
+        topic: li.querySelector('.topic').textContent,
+        content: li.querySelector('.content').textContent,
+        time: li.querySelector('time').textContent,
+        ephemeral: li.classList.contains('ephemeral'),
+        badge: li.querySelector('.badge') ? li.querySelector('.badge').textContent : '',
+        own: li.classList.contains('own'),
+        hidden: li.hidden,
+    })));
+}
+
+/* Wait until the page shows a message matching pred. */
+async function waitShown(page, pred, what, timeout = 10000) {
+    const end = Date.now() + timeout;
+    for (;;) {
+        const list = await shown(page);
+        const hit = list.find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) {
+            throw new Error(`timed out waiting for ${what}; page shows ${JSON.stringify(list.map((m) => m.content))}`);
+        }
+        await page.waitForTimeout(50);
+    }
+}
+
+async function screenshot(page, name) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const file = path.join(SHOTS, `${name}.png`);
+    await page.screenshot({ path: file });
+    return file;
+}
+
+/*
+ * Store many messages at once through fcgi/publish.lua itself (the one
+ * atomic step), pipelined over one Redis connection: much faster than as
+ * many POSTs when a test needs hundreds of stored messages.
+ */
+async function storeMany(sys, fields) {
+    const lua = fs.readFileSync(path.join(ROOT, 'fcgi', 'publish.lua'), 'utf8');
+    const sha = sys.redisCli('SCRIPT', 'LOAD', lua).trim();
+    const date = new Date().toISOString();
+    const resp = (args) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+    const wire = fields.map((f) => resp(['EVALSHA', sha, '2', 'messages:id', 'messages:history',
+        JSON.stringify({ name: f.name, email: f.email, topic: f.topic, content: f.content, date, ephemeral: false }),
+        '1', '100000', 'messages'])).join('');
+    const replies = await new Promise((resolve, reject) => {
+        const sock = net.connect(sys.redis.port, '127.0.0.1');
+        let buf = '';
+        const out = [];
+        sock.setEncoding('utf8');
+        sock.on('error', reject);
+        sock.on('data', (d) => {
+            buf += d;
+            for (;;) {
+                const m = /^\$(\d+)\r\n/.exec(buf);
+                if (buf.startsWith('-')) return reject(new Error(buf.split('\r\n')[0]));
+                if (!m) break;
+                const start = m[0].length;
+                const bytes = Buffer.from(buf.slice(start), 'utf8');
+                const len = Number(m[1]);
+                if (bytes.length < len + 2) break;
+                const text = bytes.subarray(0, len).toString('utf8');
+                out.push(JSON.parse(text));
+                buf = bytes.subarray(len + 2).toString('utf8');
+            }
+            if (out.length === fields.length) {
+                sock.end();
+                resolve(out);
+            }
+        });
+        sock.write(wire);
+    });
+    return replies;
+}
+
+module.exports = {
+    launch, openUser, waitLive, sendUI, shown, waitShown, screenshot, storeMany,
+    DESKTOP, PHONE, SHOTS,
+};

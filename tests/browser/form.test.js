@@ -1,0 +1,108 @@
+'use strict';
+/*
+ * The form against the real send handler: a server-side error lands beside
+ * the field at fault with the typed text kept, network-level failures are
+ * shown too, sending is disabled while a send is in flight, and name,
+ * email and topic survive a reload.
+ */
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startSystem } = require('../lib/system');
+const { launch, openUser, sendUI, shown, waitShown } = require('./browser');
+
+test('form errors, in-flight guard and remembered identity', { timeout: 120000 }, async (t) => {
+    const sys = await startSystem({ gateways: 2, tag: 'browser-form' });
+    const browser = await launch();
+    t.after(async () => {
+        await browser.close();
+        await sys.stop();
+    });
+
+    const u = await openUser(browser, sys, { name: 'Carol', email: 'carol at example', topic: 'typos' });
+    const page = u.page;
+
+    await t.test('a bad email is refused by the server and shown beside the email field', async () => {
+        const r = await sendUI(page, 'keep this text\nplease');
+        assert.equal(r.status, 400);
+        assert.equal(r.body.field, 'email');
+        await page.waitForSelector('#email-error:not(:empty)');
+        assert.equal(await page.textContent('#email-error'), r.body.error, "the server's own words");
+        assert.equal(await page.getAttribute('#email', 'aria-invalid'), 'true');
+        assert.equal(await page.inputValue('#content'), 'keep this text\nplease', 'content kept');
+        assert.equal(await page.inputValue('#email'), 'carol at example', 'email kept');
+        assert.equal(await page.textContent('#name-error'), '');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'email', 'focus moves to the field');
+        assert.deepEqual(await shown(page), [], 'nothing was shown as sent');
+        await page.fill('#email', 'carol@example.com');
+        assert.equal(await page.textContent('#email-error'), '', 'editing the field clears its error');
+    });
+
+    await t.test('blank content is refused beside the message field', async () => {
+        const r = await sendUI(page, '   ');
+        assert.equal(r.status, 400);
+        assert.equal(r.body.field, 'content');
+        assert.equal(await page.textContent('#content-error'), r.body.error);
+    });
+
+    await t.test('sending is disabled while a send is in flight', async () => {
+        let posts = 0;
+        let release;
+        const held = new Promise((res) => { release = res; });
+        await page.route('**/chatapp/send', async (route) => {
+            posts++;
+            await held;
+            await route.continue();
+        });
+        await page.fill('#content', 'only once');
+        await page.click('#send');
+        await page.waitForSelector('#send:disabled');
+        await page.press('#content', 'Control+Enter');
+        await page.waitForTimeout(200);
+        assert.equal(posts, 1, 'a second send while one is in flight does nothing');
+        const answer = page.waitForResponse((r) => r.url().endsWith('/chatapp/send'));
+        release();
+        const r = await answer;
+        assert.equal(r.status(), 200);
+        await page.waitForSelector('#send:enabled');
+        await page.unroute('**/chatapp/send');
+        assert.equal(await page.inputValue('#content'), '');
+        const body = await r.json();
+        const m = await waitShown(page, (x) => x.id === body.id, 'the message');
+        assert.equal(m.own, true);
+        assert.equal((await shown(page)).filter((x) => x.content === 'only once').length, 1);
+    });
+
+    await t.test('a send handler outage is shown and the text kept', async () => {
+        await sys.stopSendHandler(0);
+        const r = await sendUI(page, 'sent during the outage');
+        assert.ok(r.status >= 500, `status ${r.status}`);
+        await page.waitForSelector('#form-error:not(:empty)');
+        assert.match(await page.textContent('#form-error'), /not sent/i);
+        assert.equal(await page.inputValue('#content'), 'sent during the outage');
+        await sys.startSendHandler(0);
+    });
+
+    await t.test('Redis down: the 503 JSON error is shown and the text kept', async () => {
+        await sys.stopRedis();
+        let r;
+        for (let i = 0; i < 20; i++) {
+            r = await sendUI(page, 'sent while Redis is down');
+            if (r.status === 503) break;
+            await page.waitForTimeout(100);
+        }
+        assert.equal(r.status, 503);
+        assert.match(await page.textContent('#form-error'), /not sent/i);
+        assert.equal(await page.inputValue('#content'), 'sent while Redis is down');
+        await sys.startRedis();
+    });
+
+    await t.test('name, email and topic are remembered across visits', async () => {
+        await page.reload();
+        assert.equal(await page.inputValue('#name'), 'Carol');
+        assert.equal(await page.inputValue('#email'), 'carol@example.com');
+        assert.equal(await page.inputValue('#topic'), 'typos');
+        assert.equal(await page.inputValue('#content'), '');
+    });
+
+    assert.deepEqual(u.errors, []);
+});
