@@ -514,6 +514,11 @@
             }
         });
         els.content.addEventListener('input', updateCount);
+        /* Following a fragment does not move keyboard focus by itself. */
+        document.querySelector('.skip').addEventListener('click', (ev) => {
+            ev.preventDefault();
+            els.content.focus();
+        });
         for (const name of ['name', 'email', 'topic', 'content']) {
             els.form.elements[name].addEventListener('input', () => {
                 fieldError(name).textContent = '';

@@ -96,12 +96,44 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
         await sys.startRedis();
     });
 
-    await t.test('name, email and topic are remembered across visits', async () => {
+    await t.test('keyboard only: skip link, type, Ctrl+Enter', async () => {
         await page.reload();
-        assert.equal(await page.inputValue('#name'), 'Carol');
-        assert.equal(await page.inputValue('#email'), 'carol@example.com');
-        assert.equal(await page.inputValue('#topic'), 'typos');
-        assert.equal(await page.inputValue('#content'), '');
+        await page.waitForSelector('#conn[data-state="live"]');
+        await page.keyboard.press('Tab');
+        assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to message box');
+        await page.keyboard.press('Enter');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'content');
+        await page.keyboard.type('typed without a mouse');
+        const answer = page.waitForResponse((r) => r.url().endsWith('/chatapp/send'));
+        await page.keyboard.press('Control+Enter');
+        assert.equal((await answer).status(), 200);
+        await waitShown(page, (m) => m.content === 'typed without a mouse', 'the keyboard message');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'content', 'focus stays in the box');
+        /* The email behind a name is reachable from the keyboard too. */
+        await page.focus('#messages li:last-child .sender');
+        assert.equal(await page.isVisible('#messages li:last-child .sender .email'), true);
+    });
+
+    await t.test('every input has a label', async () => {
+        const unlabeled = await page.$$eval('input, textarea, select',
+            (els) => els.filter((e) => e.labels.length === 0).map((e) => e.id));
+        assert.deepEqual(unlabeled, []);
+    });
+
+    await t.test('name, email and topic are remembered across visits', async () => {
+        /* A new tab, not a reload: a reload may restore form fields by
+         * itself, which would hide a broken localStorage path. */
+        const again = await u.ctx.newPage();
+        await again.goto(`${sys.httpUrl}/`);
+        assert.equal(await again.inputValue('#name'), 'Carol');
+        assert.equal(await again.inputValue('#email'), 'carol@example.com');
+        assert.equal(await again.inputValue('#topic'), 'typos');
+        assert.equal(await again.inputValue('#content'), '');
+        const fresh = await browser.newContext();
+        const other = await fresh.newPage();
+        await other.goto(`${sys.httpUrl}/`);
+        assert.equal(await other.inputValue('#name'), '', 'another profile starts empty');
+        await fresh.close();
     });
 
     assert.deepEqual(u.errors, []);
