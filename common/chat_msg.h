@@ -7,11 +7,11 @@
 #ifndef CHAT_MSG_H
 #define CHAT_MSG_H
 
+#include "limits.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
-
-#include "limits.h"
 
 #if defined(__GNUC__)
 #define CHAT_WUR __attribute__((warn_unused_result))
@@ -76,8 +76,21 @@ struct chat_msg {
 /*
  * Validate the fields in order name, email, topic, content, ephemeral and
  * fill *out, stamping date from received (UTC). Stops at the first bad
- * field: returns its code and fills *err (err->code too). Borrows in only
- * for the call. Allocates nothing.
+ * field: returns its code and fills *err (err->code too; err->field is
+ * NULL for CHAT_ERR_NOMEM and "date" when received is outside years
+ * 0..9999). On success err->code is CHAT_OK and err->field NULL. *out is
+ * only meaningful on CHAT_OK. Borrows in only for the call. Nothing is left
+ * for the caller to free: UTF-8 is checked by jansson (json_stringn), which
+ * costs one short-lived copy of each valid value and none for an invalid
+ * one.
+ *
+ * Choices where PROTOCOL.md is silent: trimming removes ASCII white space
+ * (space, \t, \n, \v, \f, \r) before any other check; "control
+ * characters" are C0, DEL and C1 (U+0080..U+009F) for name, topic and email;
+ * content allows DEL and C1 and, of C0, only \n and \t once line breaks
+ * are normalized. An empty email is CHAT_ERR_EMPTY, 1..2 bytes
+ * CHAT_ERR_TOO_SHORT, a space CHAT_ERR_EMAIL. ephemeral words match exactly
+ * (case-sensitive, untrimmed).
  */
 CHAT_WUR enum chat_err chat_msg_parse(const struct chat_fields *in,
                                       const struct timespec *received,
