@@ -17,6 +17,8 @@
     const BOTTOM_SLACK_PX = 48;
     const TOP_LOAD_PX = 120;
     const ANNOUNCE_KEEP = 5;
+    /* A history request unanswered this long no longer blocks the next. */
+    const REQUEST_STALE_MS = 10000;
     const STORE_KEY = 'chat.identity';
     const IDENTITY = ['name', 'email', 'topic'];
 
@@ -248,6 +250,7 @@
     function ask(obj, pending) {
         const ws = state.ws;
         if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        pending.at = Date.now();
         state.pending = pending;
         ws.send(JSON.stringify(obj));
         return true;
@@ -258,7 +261,8 @@
     }
 
     function loadOlder() {
-        if (state.pending || state.atBeginning || !state.loadedNewest) return;
+        if (state.atBeginning || !state.loadedNewest) return;
+        if (state.pending && Date.now() - state.pending.at < REQUEST_STALE_MS) return;
         if (state.ids.length === 0) {
             reachBeginning();
             return;
@@ -268,6 +272,7 @@
     }
 
     function resume() {
+        if (state.pending && state.pending.kind === 'older') setEdge('idle');
         ask({ after_id: state.cursor }, { kind: 'after' });
     }
 
@@ -484,6 +489,7 @@
                  * resume cursor only moves on socket frames, so nothing
                  * stored meanwhile can be skipped. */
                 if (isMessage(body)) merge([body], { own: true });
+                scrollToBottom();
             } else {
                 const field = body && typeof body.field === 'string' ? body.field : '';
                 const known = ['name', 'email', 'topic', 'content'].includes(field);
