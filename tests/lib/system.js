@@ -13,7 +13,9 @@
  * Environment:
  *   CHAT_BUILD_DIR   folder with chat-send and chat-gateway (build/asan)
  *   CHAT_OUT_DIR     where sanitizer reports and logs go (tests/out)
- *   CHAT_WRAPPER     command to run each server under, e.g. valgrind
+ *   CHAT_WRAPPER     command to run chat-send and chat-gateway under, e.g.
+ *                    valgrind (redis-server and lighttpd are not ours to
+ *                    check and run unwrapped)
  */
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -91,10 +93,10 @@ function sanitizerEnv() {
  * Spawn a long-running server. Its stderr goes to OUT_DIR/<name>.log so a
  * failing test can show it.
  */
-function launch(name, cmd, args, env) {
+function launch(name, cmd, args, env, wrap = false) {
     const logPath = path.join(OUT_DIR, `${name}.log`);
     const log = fs.openSync(logPath, 'a');
-    const full = WRAPPER.length ? [...WRAPPER, cmd, ...args] : [cmd, ...args];
+    const full = wrap && WRAPPER.length ? [...WRAPPER, cmd, ...args] : [cmd, ...args];
     const proc = spawn(full[0], full.slice(1), {
         env: { ...process.env, ...sanitizerEnv(), ...env },
         stdio: ['ignore', log, log],
@@ -175,7 +177,7 @@ class System {
             SEND_HEALTH_PORT: String(h.healthPort),
             ...this.opts.sendEnv,
             ...env,
-        });
+        }, true);
         await waitFor(`send handler ${i}`, () => canConnect(h.port));
         if (this.opts.waitReady !== false) {
             await waitFor(`send handler ${i} ready`,
@@ -203,7 +205,7 @@ class System {
             GW_PORT: String(g.port),
             ...this.opts.gatewayEnv,
             ...env,
-        });
+        }, true);
         await waitFor(`gateway ${i}`, () => canConnect(g.port));
         if (this.opts.waitReady !== false) {
             await waitFor(`gateway ${i} ready`,
