@@ -1,0 +1,47 @@
+/*
+ * The gateway's configuration, read once from the environment. This is
+ * the only module that calls getenv().
+ */
+#ifndef GW_CONFIG_H
+#define GW_CONFIG_H
+
+#include "frame.h"
+
+#define GW_CONFIG_STR_MAX 256
+
+struct gw_config {
+    char bind[GW_CONFIG_STR_MAX];
+    long long port;
+    char redis_host[GW_CONFIG_STR_MAX];
+    long long redis_port;
+    char log_level[16];
+    char id[GW_CONFIG_STR_MAX];              /* presence field name */
+    char allowed_origins[GW_CONFIG_STR_MAX * 4]; /* "" = same host */
+    long long max_connections;
+    long long queue_max_msgs;
+    long long queue_max_bytes;
+    long long batch_max_msgs;
+    long long batch_max_bytes;
+    long long session_max_pending; /* history requests in flight */
+    long long ping_interval_s;
+    long long ping_timeout_s;
+    long long slow_close_grace_ms;
+    long long shutdown_grace_ms;
+    long long redis_backoff_min_ms;
+    long long redis_backoff_max_ms;
+    long long redis_connect_timeout_ms;
+    long long redis_ping_ms;
+    long long history_timeout_ms;
+    long long history_queue_max;
+    long long presence_refresh_ms;
+    long long presence_ttl_s;
+};
+
+/*
+ * Fill *cfg from the environment, applying defaults. Returns 0, or -1
+ * after logging which variable is wrong and why. Logs the effective
+ * configuration on success.
+ */
+GW_WUR int gw_config_load(struct gw_config *cfg);
+
+#endif

@@ -1,0 +1,333 @@
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define PRESENCE_PUSH_MS 1000
+#define STOP_POLL_MS     50
+
+struct gw_server *gw_server_of(struct lws *wsi)
+{
+    return lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
+}
+
+/* ---- events from the fan-out and from Redis ---- */
+
+static void wake_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_wake);
+
+    srv->wake_armed = 0;
+    lws_callback_on_writable_all_protocol_vhost(srv->vh, srv->prot);
+}
+
+/* Coalesce: one sweep over all sessions per loop turn, not per message. */
+static void on_fanout_wake(void *user)
+{
+    struct gw_server *srv = user;
+
+    if (srv->wake_armed)
+        return;
+    srv->wake_armed = 1;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_wake, wake_cb, 1);
+}
+
+static void on_fanout_overrun(void *user, struct gw_fanout_reader *r)
+{
+    struct gw_server *srv = user;
+    struct gw_session *s = lws_container_of(r, struct gw_session, reader);
+
+    srv->m.slow_closes++;
+    log_info("session", "event=slow_close id=%llu",
+             (unsigned long long)s->id);
+    gw_session_close_later(s, 1008, "client too slow: queue limit exceeded",
+                           srv->cfg->slow_close_grace_ms);
+}
+
+static void on_message(void *user, const char *json, size_t len)
+{
+    struct gw_server *srv = user;
+
+    if (gw_fanout_push(srv->fanout, json, len))
+        log_error("fanout", "event=push_failed reason=\"out of memory\"");
+}
+
+static void on_history(void *user, uint64_t sid, struct gw_frame *reply,
+                       const char *error)
+{
+    struct gw_server *srv = user;
+    struct gw_session *s = gw_session_find(srv, sid);
+
+    if (!s) {
+        gw_frame_unref(reply);
+        return;
+    }
+    if (s->pending)
+        s->pending--;
+    if (reply)
+        gw_session_push(srv, s, reply, 1);
+    else
+        gw_session_error(srv, s, error);
+}
+
+static long long on_count(void *user)
+{
+    return (long long)((struct gw_server *)user)->nsessions;
+}
+
+static void on_presence(void *user, long long others)
+{
+    ((struct gw_server *)user)->presence_others = others;
+}
+
+/* ---- presence ---- */
+
+struct gw_frame *gw_server_presence_frame(struct gw_server *srv)
+{
+    char text[64];
+    long long online = srv->presence_others + (long long)srv->nsessions;
+    int n = snprintf(text, sizeof(text), "{\"type\":\"presence\",\"online\":%lld}",
+                     online);
+
+    return gw_frame_from(LWS_PRE, text, (size_t)n);
+}
+
+/* At most once a second, tell everyone when the total changed. */
+static void presence_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv =
+        lws_container_of(sul, struct gw_server, sul_presence);
+    long long online = srv->presence_others + (long long)srv->nsessions;
+    struct gw_frame *f;
+
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
+                     PRESENCE_PUSH_MS * LWS_US_PER_MS);
+    if (online == srv->presence_sent || srv->stopping)
+        return;
+    srv->presence_sent = online;
+    f = gw_server_presence_frame(srv);
+    if (!f)
+        return;
+    for (struct gw_session *s = srv->sessions; s; s = s->next)
+        gw_session_push(srv, s, gw_frame_ref(f), 0);
+    gw_frame_unref(f);
+}
+
+/* ---- life cycle ---- */
+
+static int start(struct gw_server *srv)
+{
+    const struct gw_config *cfg = srv->cfg;
+    struct gw_fanout_config fc = {
+        .pre = LWS_PRE,
+        .max_msgs = (size_t)cfg->queue_max_msgs,
+        .max_bytes = (size_t)cfg->queue_max_bytes,
+        .batch_max_msgs = (size_t)cfg->batch_max_msgs,
+        .batch_max_bytes = (size_t)cfg->batch_max_bytes,
+        .wake = on_fanout_wake,
+        .overrun = on_fanout_overrun,
+        .user = srv,
+    };
+
+    srv->events.message = on_message;
+    srv->events.history = on_history;
+    srv->events.presence = on_presence;
+    srv->events.count = on_count;
+    srv->presence_sent = -1;
+    srv->fanout = gw_fanout_new(&fc);
+    if (!srv->fanout)
+        return -1;
+    srv->redis = gw_redis_new(srv->ctx, srv->vh, cfg, LWS_PRE, &srv->events,
+                              srv);
+    if (!srv->redis)
+        return -1;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
+                     PRESENCE_PUSH_MS * LWS_US_PER_MS);
+    return 0;
+}
+
+int gw_server_init(struct lws *wsi)
+{
+    struct lws_vhost *vh = lws_get_vhost(wsi);
+    const struct lws_protocols *prot = lws_get_protocol(wsi);
+    struct gw_server *srv =
+        lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*srv));
+
+    if (!srv)
+        return -1;
+    srv->ctx = lws_get_context(wsi);
+    srv->app = lws_context_user(srv->ctx);
+    srv->cfg = &srv->app->cfg;
+    srv->vh = vh;
+    srv->prot = prot;
+    if (start(srv)) {
+        log_error("server", "event=init_failed reason=\"out of memory\"");
+        return -1;
+    }
+    return 0;
+}
+
+void gw_server_destroy(struct gw_server *srv)
+{
+    if (!srv)
+        return;
+    lws_sul_cancel(&srv->sul_wake);
+    lws_sul_cancel(&srv->sul_presence);
+    lws_sul_cancel(&srv->sul_stop);
+    gw_redis_free(srv->redis);
+    srv->redis = NULL;
+    gw_fanout_free(srv->fanout);
+    srv->fanout = NULL;
+}
+
+static void stop_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_stop);
+
+    if (srv->nsessions && lws_now_usecs() < srv->stop_deadline) {
+        lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, stop_cb,
+                         STOP_POLL_MS * LWS_US_PER_MS);
+        return;
+    }
+    log_info("server", "event=stopped sessions_left=%zu", srv->nsessions);
+    /* Close Redis while the loop still runs so its descriptors go too. */
+    gw_redis_free(srv->redis);
+    srv->redis = NULL;
+    srv->app->done = 1;
+    lws_cancel_service(srv->ctx);
+}
+
+void gw_server_stop(struct gw_server *srv)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    log_info("server", "event=stopping sessions=%zu", srv->nsessions);
+    gw_redis_presence_leave(srv->redis);
+    for (struct gw_session *s = srv->sessions; s; s = s->next)
+        gw_session_close_later(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away",
+                               srv->cfg->shutdown_grace_ms);
+    srv->stop_deadline =
+        lws_now_usecs() + srv->cfg->shutdown_grace_ms * LWS_US_PER_MS;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, stop_cb, 1);
+}
+
+/* ---- admission ---- */
+
+/* Is origin ("scheme://host[:port]") allowed for this Host header? */
+static int origin_allowed(const struct gw_config *cfg, const char *origin,
+                          const char *host)
+{
+    const char *list = cfg->allowed_origins;
+    const char *p = strstr(origin, "://");
+    size_t olen = strlen(origin);
+
+    if (!list[0])
+        return p && host[0] && strcasecmp(p + 3, host) == 0;
+    while (*list) {
+        size_t n = strcspn(list, ",");
+
+        while (n && list[n - 1] == ' ')
+            n--;
+        if ((n == 1 && list[0] == '*') ||
+            (n == olen && strncasecmp(list, origin, n) == 0))
+            return 1;
+        list += strcspn(list, ",");
+        list += strspn(list, ", ");
+    }
+    return 0;
+}
+
+static int refuse(struct lws *wsi, unsigned status, uint64_t *counter)
+{
+    (*counter)++;
+    lws_return_http_status(wsi, status, NULL);
+    return 1;
+}
+
+int gw_server_admit(struct gw_server *srv, struct lws *wsi)
+{
+    char origin[256] = "", host[256] = "";
+
+    if (!srv || srv->stopping)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                      srv ? &srv->m.refused_full : &(uint64_t){0});
+    if (srv->nsessions >= (size_t)srv->cfg->max_connections)
+        return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                      &srv->m.refused_full);
+    /* No Origin: not a browser, nothing to protect against. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
+        return 0;
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
+        lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0 ||
+        !origin_allowed(srv->cfg, origin, host)) {
+        log_info("server", "event=refused reason=origin");
+        return refuse(wsi, HTTP_STATUS_FORBIDDEN, &srv->m.refused_origin);
+    }
+    return 0;
+}
+
+/* ---- metrics ---- */
+
+size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
+{
+    struct gw_fanout_stats fs = gw_fanout_stats(srv->fanout);
+    struct gw_redis_stats rs = {0};
+    const struct gw_metrics *m = &srv->m;
+    int n;
+
+    if (srv->redis)
+        rs = gw_redis_stats(srv->redis);
+    n = snprintf(buf, cap,
+                 "# TYPE chat_gw_connections gauge\n"
+                 "chat_gw_connections %zu\n"
+                 "chat_gw_connections_total %llu\n"
+                 "chat_gw_frames_out_total %llu\n"
+                 "chat_gw_bytes_out_total %llu\n"
+                 "chat_gw_messages_out_total %llu\n"
+                 "chat_gw_batches_out_total %llu\n"
+                 "chat_gw_messages_in_total %llu\n"
+                 "chat_gw_batch_frames_built_total %llu\n"
+                 "chat_gw_batch_frames_shared_total %llu\n"
+                 "chat_gw_queue_drops_total %llu\n"
+                 "chat_gw_slow_client_closes_total %llu\n"
+                 "chat_gw_redis_up %d\n"
+                 "chat_gw_redis_reconnects_total %llu\n"
+                 "chat_gw_backfilled_messages_total %llu\n"
+                 "chat_gw_live_duplicates_dropped_total %llu\n"
+                 "chat_gw_redis_invalid_payloads_total %llu\n"
+                 "chat_gw_history_requests_total{status=\"ok\"} %llu\n"
+                 "chat_gw_history_requests_total{status=\"error\"} %llu\n"
+                 "chat_gw_bad_requests_total %llu\n"
+                 "chat_gw_refused_total{reason=\"origin\"} %llu\n"
+                 "chat_gw_refused_total{reason=\"capacity\"} %llu\n"
+                 "chat_gw_presence_online %lld\n",
+                 srv->nsessions, (unsigned long long)m->connections_total,
+                 (unsigned long long)m->frames_out,
+                 (unsigned long long)m->bytes_out,
+                 (unsigned long long)m->messages_out,
+                 (unsigned long long)m->batches_out,
+                 (unsigned long long)fs.pushed,
+                 (unsigned long long)fs.batches_built,
+                 (unsigned long long)fs.batch_reuses,
+                 (unsigned long long)m->queue_drops,
+                 (unsigned long long)m->slow_closes,
+                 gw_redis_ready(srv->redis),
+                 (unsigned long long)rs.reconnects,
+                 (unsigned long long)rs.backfilled,
+                 (unsigned long long)rs.live_duplicates,
+                 (unsigned long long)rs.invalid,
+                 (unsigned long long)rs.history_ok,
+                 (unsigned long long)rs.history_errors,
+                 (unsigned long long)m->bad_requests,
+                 (unsigned long long)m->refused_origin,
+                 (unsigned long long)m->refused_full,
+                 srv->presence_others + (long long)srv->nsessions);
+    if (n < 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}

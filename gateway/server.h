@@ -1,0 +1,89 @@
+/*
+ * The per-vhost state of the chat protocol (created at PROTOCOL_INIT,
+ * freed at PROTOCOL_DESTROY) and what connects the pieces: Redis events
+ * feed the fan-out, the fan-out wakes the sessions, presence and metrics
+ * are kept here. No globals: main's struct gw_app is the context user.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fanout.h"
+#include "redis.h"
+#include "session.h"
+
+#define GW_SESSION_BUCKETS 4096
+
+/* Owned by main; the lws context's user pointer. */
+struct gw_app {
+    struct gw_config cfg;
+    lws_retry_bo_t keepalive;
+    int done; /* set when the loop should end */
+};
+
+struct gw_metrics {
+    uint64_t connections_total;
+    uint64_t frames_out;
+    uint64_t bytes_out;
+    uint64_t messages_out;
+    uint64_t batches_out; /* frames that carried more than one message */
+    uint64_t queue_drops;
+    uint64_t slow_closes;
+    uint64_t history_requests;
+    uint64_t bad_requests;
+    uint64_t refused_origin;
+    uint64_t refused_full;
+};
+
+struct gw_server {
+    struct gw_app *app;
+    const struct gw_config *cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    const struct lws_protocols *prot;
+    struct gw_fanout *fanout;
+    struct gw_redis *redis;
+    struct gw_redis_events events;
+    struct gw_session *buckets[GW_SESSION_BUCKETS];
+    struct gw_session *sessions; /* list of all */
+    size_t nsessions;
+    uint64_t next_id;
+    struct gw_metrics m;
+    lws_sorted_usec_list_t sul_wake;
+    lws_sorted_usec_list_t sul_presence;
+    lws_sorted_usec_list_t sul_stop;
+    int wake_armed;
+    long long presence_others;
+    long long presence_sent;
+    int stopping;
+    lws_usec_t stop_deadline;
+};
+
+/* PROTOCOL_INIT: allocate and start the per-vhost state. 0 or -1. */
+GW_WUR int gw_server_init(struct lws *wsi);
+
+/* PROTOCOL_DESTROY: free everything; NULL does nothing. */
+void gw_server_destroy(struct gw_server *srv);
+
+/* The per-vhost state for a wsi of the chat protocol. */
+struct gw_server *gw_server_of(struct lws *wsi);
+
+/*
+ * HTTP_CONFIRM_UPGRADE: 0 to accept; otherwise an HTTP error was sent and
+ * the value is what the callback returns (origin, capacity, stopping).
+ */
+int gw_server_admit(struct gw_server *srv, struct lws *wsi);
+
+/* Begin a graceful stop: refuse new clients, close all with 1001. */
+void gw_server_stop(struct gw_server *srv);
+
+/* {"type":"presence","online":N} with the current total, one reference. */
+struct gw_frame *gw_server_presence_frame(struct gw_server *srv);
+
+/* The Prometheus text of the counters into buf; returns its length. */
+size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap);
+
+#endif

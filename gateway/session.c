@@ -1,0 +1,236 @@
+#include "session.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limits.h"
+#include "log.h"
+#include "request.h"
+#include "server.h"
+
+/* Frames written per WRITEABLE while the socket still takes more. */
+#define WRITES_PER_CALLBACK 8
+
+static struct gw_session **bucket(struct gw_server *srv, uint64_t id)
+{
+    return &srv->buckets[id % GW_SESSION_BUCKETS];
+}
+
+struct gw_session *gw_session_find(struct gw_server *srv, uint64_t id)
+{
+    struct gw_session *s = *bucket(srv, id);
+
+    while (s && s->id != id)
+        s = s->hnext;
+    return s;
+}
+
+int gw_session_open(struct gw_server *srv, struct gw_session *s,
+                    struct lws *wsi)
+{
+    struct gw_session **b;
+
+    if (!srv)
+        return -1;
+    memset(s, 0, sizeof(*s));
+    s->id = ++srv->next_id;
+    s->wsi = wsi;
+    b = bucket(srv, s->id);
+    s->hnext = *b;
+    *b = s;
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->nsessions++;
+    srv->m.connections_total++;
+    gw_fanout_attach(srv->fanout, &s->reader);
+    gw_session_push(srv, s, gw_server_presence_frame(srv), 0);
+    log_debug("session", "event=open id=%llu", (unsigned long long)s->id);
+    return 0;
+}
+
+void gw_session_close(struct gw_server *srv, struct gw_session *s)
+{
+    struct gw_session **pp;
+
+    if (!srv || !s->id)
+        return;
+    for (pp = bucket(srv, s->id); *pp && *pp != s; pp = &(*pp)->hnext)
+        ;
+    if (*pp)
+        *pp = s->hnext;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    srv->nsessions--;
+    gw_fanout_detach(srv->fanout, &s->reader);
+    while (s->out_count) {
+        gw_frame_unref(s->out[s->out_head]);
+        s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
+        s->out_count--;
+    }
+    free(s->rx);
+    log_debug("session", "event=close id=%llu", (unsigned long long)s->id);
+    s->id = 0;
+}
+
+void gw_session_close_later(struct gw_session *s, int code,
+                            const char *reason, long long grace_ms)
+{
+    if (s->close_code)
+        return;
+    s->close_code = code;
+    s->close_reason = reason;
+    lws_callback_on_writable(s->wsi);
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK,
+                    (int)((grace_ms + 999) / 1000));
+}
+
+void gw_session_push(struct gw_server *srv, struct gw_session *s,
+                     struct gw_frame *f, int must_deliver)
+{
+    if (!f)
+        return;
+    if (s->out_count == GW_SESSION_OUT_MAX || s->close_code) {
+        gw_frame_unref(f);
+        srv->m.queue_drops++;
+        if (must_deliver)
+            gw_session_close_later(s, 1008, "too many unread replies",
+                                   srv->cfg->slow_close_grace_ms);
+        return;
+    }
+    s->out[(s->out_head + s->out_count) % GW_SESSION_OUT_MAX] = f;
+    s->out_count++;
+    lws_callback_on_writable(s->wsi);
+}
+
+void gw_session_error(struct gw_server *srv, struct gw_session *s,
+                      const char *msg)
+{
+    char text[256];
+    int n = snprintf(text, sizeof(text), "{\"type\":\"error\",\"error\":\"%s\"}",
+                     msg);
+
+    if (n > 0 && (size_t)n < sizeof(text))
+        gw_session_push(srv, s, gw_frame_from(LWS_PRE, text, (size_t)n), 1);
+}
+
+/* A whole request: parse it, then answer or ask Redis. */
+static void handle_request(struct gw_server *srv, struct gw_session *s,
+                           const char *buf, size_t len)
+{
+    struct gw_request req;
+    enum gw_request_err err = gw_request_parse(buf, len, &req);
+
+    if (err) {
+        srv->m.bad_requests++;
+        gw_session_error(srv, s, gw_request_err_str(err));
+        return;
+    }
+    if (s->pending >= (unsigned)srv->cfg->session_max_pending) {
+        gw_session_error(srv, s, "too many history requests in flight");
+        return;
+    }
+    if (gw_redis_history(srv->redis, s->id, &req)) {
+        gw_session_error(srv, s, "server busy, try again later");
+        return;
+    }
+    /* The reply may already have come (an empty range): count first. */
+    srv->m.history_requests++;
+}
+
+static int append_fragment(struct gw_session *s, const void *in, size_t len)
+{
+    if (!s->rx && !(s->rx = malloc(CHAT_WS_FRAME_MAX)))
+        return -1;
+    memcpy(s->rx + s->rx_len, in, len);
+    s->rx_len += len;
+    return 0;
+}
+
+int gw_session_receive(struct gw_server *srv, struct gw_session *s,
+                       const void *in, size_t len)
+{
+    struct lws *wsi = s->wsi;
+
+    if (lws_frame_is_binary(wsi)) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
+                         (unsigned char *)"binary frames are refused", 25);
+        return -1;
+    }
+    if (s->rx_len + len + lws_remaining_packet_payload(wsi) >
+        CHAT_WS_FRAME_MAX) {
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         (unsigned char *)"request larger than 4096 bytes",
+                         30);
+        return -1;
+    }
+    if (!s->rx && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
+        handle_request(srv, s, in, len);
+        return 0;
+    }
+    if (append_fragment(s, in, len))
+        return -1;
+    if (lws_is_final_fragment(wsi)) {
+        handle_request(srv, s, s->rx, s->rx_len);
+        free(s->rx);
+        s->rx = NULL;
+        s->rx_len = 0;
+    }
+    return 0;
+}
+
+/* The next frame to send: own replies first, then the live feed. */
+static struct gw_frame *next_frame(struct gw_server *srv,
+                                   struct gw_session *s, size_t *msgs)
+{
+    struct gw_frame *f;
+
+    *msgs = 0;
+    if (s->out_count) {
+        f = s->out[s->out_head];
+        s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
+        s->out_count--;
+        return f;
+    }
+    return gw_fanout_take(srv->fanout, &s->reader, msgs);
+}
+
+int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
+{
+    struct lws *wsi = s->wsi;
+
+    if (s->close_code) {
+        lws_close_reason(wsi, (enum lws_close_status)s->close_code,
+                         (unsigned char *)s->close_reason,
+                         strlen(s->close_reason));
+        return -1;
+    }
+    for (int i = 0; i < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi);
+         i++) {
+        size_t msgs, len;
+        struct gw_frame *f = next_frame(srv, s, &msgs);
+        int n;
+
+        if (!f)
+            break;
+        len = f->len;
+        n = lws_write(wsi, gw_frame_payload(f), len, LWS_WRITE_TEXT);
+        gw_frame_unref(f);
+        if (n < (int)len)
+            return -1;
+        srv->m.frames_out++;
+        srv->m.bytes_out += len;
+        srv->m.messages_out += msgs;
+        srv->m.batches_out += msgs > 1;
+    }
+    if (s->out_count || gw_fanout_pending(srv->fanout, &s->reader))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
