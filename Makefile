@@ -79,7 +79,7 @@ $(OUT)/common/%.o: common/%.c
 # A unit test test_X links the common objects plus the module X of fcgi/
 # or gateway/, and any extra objects named in TEST_DEPS_X.
 TEST_DEPS_form :=
-TEST_DEPS_fanout :=
+TEST_DEPS_fanout := $(OUT)/gateway/frame.o
 
 define unit_rule
 $(OUT)/tests/$(1): tests/unit/$(1).c $(COMMON_OBJ) \

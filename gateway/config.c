@@ -1,13 +1,13 @@
 #include "config.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "log.h"
 
 #define KIB 1024LL
 #define MIB (1024LL * 1024)
@@ -22,10 +22,14 @@ struct config_item {
 };
 
 #define INT_ITEM(n, field, d, lo, hi)                                          \
-    {n, offsetof(struct gw_config, field), 0, d, lo, hi}
+    {                                                                          \
+        n, offsetof(struct gw_config, field), 0, d, lo, hi                     \
+    }
 #define STR_ITEM(n, field, d)                                                  \
-    {n, offsetof(struct gw_config, field),                                     \
-     sizeof(((struct gw_config *)0)->field), d, 0, 0}
+    {                                                                          \
+        n, offsetof(struct gw_config, field),                                  \
+            sizeof(((struct gw_config *)0)->field), d, 0, 0                    \
+    }
 
 static const struct config_item items[] = {
     STR_ITEM("GW_BIND", bind, "127.0.0.1"),
@@ -45,20 +49,16 @@ static const struct config_item items[] = {
     INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1, 1000),
     INT_ITEM("GW_PING_INTERVAL_S", ping_interval_s, "30", 1, 3600),
     INT_ITEM("GW_PING_TIMEOUT_S", ping_timeout_s, "60", 2, 7200),
-    INT_ITEM("GW_SLOW_CLOSE_GRACE_MS", slow_close_grace_ms, "5000", 1,
-             600000),
+    INT_ITEM("GW_SLOW_CLOSE_GRACE_MS", slow_close_grace_ms, "5000", 1, 600000),
     INT_ITEM("GW_SHUTDOWN_GRACE_MS", shutdown_grace_ms, "3000", 1, 600000),
-    INT_ITEM("GW_REDIS_BACKOFF_MIN_MS", redis_backoff_min_ms, "100", 1,
-             600000),
+    INT_ITEM("GW_REDIS_BACKOFF_MIN_MS", redis_backoff_min_ms, "100", 1, 600000),
     INT_ITEM("GW_REDIS_BACKOFF_MAX_MS", redis_backoff_max_ms, "5000", 1,
              600000),
     INT_ITEM("GW_REDIS_CONNECT_TIMEOUT_MS", redis_connect_timeout_ms, "2000",
              10, 600000),
     INT_ITEM("GW_REDIS_PING_MS", redis_ping_ms, "1000", 10, 600000),
-    INT_ITEM("GW_HISTORY_TIMEOUT_MS", history_timeout_ms, "5000", 10,
-             600000),
-    INT_ITEM("GW_HISTORY_QUEUE_MAX", history_queue_max, "10000", 1,
-             10000000),
+    INT_ITEM("GW_HISTORY_TIMEOUT_MS", history_timeout_ms, "5000", 10, 600000),
+    INT_ITEM("GW_HISTORY_QUEUE_MAX", history_queue_max, "10000", 1, 10000000),
     INT_ITEM("GW_PRESENCE_REFRESH_MS", presence_refresh_ms, "2000", 100,
              600000),
     INT_ITEM("GW_PRESENCE_TTL_S", presence_ttl_s, "15", 1, 3600),
@@ -72,8 +72,10 @@ static int set_int(const struct config_item *it, const char *v, void *dst)
     errno = 0;
     n = strtoll(v, &end, 10);
     if (errno || end == v || *end || n < it->min || n > it->max) {
-        log_error("config", "var=%s value=\"%.64s\" error=\"must be an integer from %lld to %lld\"",
-                  it->name, v, it->min, it->max);
+        log_error(
+            "config",
+            "var=%s value=\"%.64s\" error=\"must be an integer from %lld to %lld\"",
+            it->name, v, it->min, it->max);
         return -1;
     }
     *(long long *)dst = n;
@@ -107,16 +109,21 @@ static int finish(struct gw_config *cfg)
     enum log_level lvl;
 
     if (log_level_parse(cfg->log_level, &lvl)) {
-        log_error("config", "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
+        log_error("config",
+                  "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
         return -1;
     }
     log_set_level(lvl);
     if (cfg->ping_timeout_s <= cfg->ping_interval_s) {
-        log_error("config", "var=GW_PING_TIMEOUT_S error=\"must be greater than GW_PING_INTERVAL_S\"");
+        log_error(
+            "config",
+            "var=GW_PING_TIMEOUT_S error=\"must be greater than GW_PING_INTERVAL_S\"");
         return -1;
     }
     if (cfg->redis_backoff_max_ms < cfg->redis_backoff_min_ms) {
-        log_error("config", "var=GW_REDIS_BACKOFF_MAX_MS error=\"must not be below GW_REDIS_BACKOFF_MIN_MS\"");
+        log_error(
+            "config",
+            "var=GW_REDIS_BACKOFF_MAX_MS error=\"must not be below GW_REDIS_BACKOFF_MIN_MS\"");
         return -1;
     }
     if (!cfg->id[0]) {

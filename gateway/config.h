@@ -15,7 +15,7 @@ struct gw_config {
     char redis_host[GW_CONFIG_STR_MAX];
     long long redis_port;
     char log_level[16];
-    char id[GW_CONFIG_STR_MAX];              /* presence field name */
+    char id[GW_CONFIG_STR_MAX];                  /* presence field name */
     char allowed_origins[GW_CONFIG_STR_MAX * 4]; /* "" = same host */
     long long max_connections;
     long long queue_max_msgs;

@@ -6,8 +6,8 @@
 #define FANOUT_CACHE_SLOTS 4
 
 struct fanout_entry {
-    uint64_t cum;          /* message bytes pushed before this entry */
-    struct gw_frame *one;  /* "[msg]" */
+    uint64_t cum;         /* message bytes pushed before this entry */
+    struct gw_frame *one; /* "[msg]" */
 };
 
 struct fanout_batch {
@@ -104,10 +104,10 @@ static void evict_for(struct gw_fanout *f, size_t len)
 {
     int evicted = 0;
 
-    while (f->oldest < f->head &&
-           (f->head - f->oldest + 1 > f->cfg.max_msgs ||
-            f->cum_head - entry_at(f, f->oldest)->cum + len >
-                f->cfg.max_bytes)) {
+    while (
+        f->oldest < f->head &&
+        (f->head - f->oldest + 1 > f->cfg.max_msgs ||
+         f->cum_head - entry_at(f, f->oldest)->cum + len > f->cfg.max_bytes)) {
         struct fanout_entry *e = entry_at(f, f->oldest);
 
         gw_frame_unref(e->one);
@@ -242,8 +242,8 @@ static struct gw_frame *batch_get(struct gw_fanout *f, uint64_t start,
     return gw_frame_ref(slot->frame);
 }
 
-struct gw_frame *gw_fanout_take(struct gw_fanout *f,
-                                struct gw_fanout_reader *r, size_t *count)
+struct gw_frame *gw_fanout_take(struct gw_fanout *f, struct gw_fanout_reader *r,
+                                size_t *count)
 {
     uint64_t end;
     struct gw_frame *fr;

@@ -16,10 +16,10 @@
 #ifndef GW_FANOUT_H
 #define GW_FANOUT_H
 
+#include "frame.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "frame.h"
 
 /* Embedded in the reader's own state; the fanout only links it. */
 struct gw_fanout_reader {
@@ -90,9 +90,8 @@ size_t gw_fanout_pending_bytes(const struct gw_fanout *f,
  * caller must gw_frame_unref(); r's tail moves past them and *count (if
  * not NULL) says how many. NULL when nothing is waiting or out of memory.
  */
-GW_WUR struct gw_frame *gw_fanout_take(struct gw_fanout *f,
-                                       struct gw_fanout_reader *r,
-                                       size_t *count);
+GW_WUR struct gw_frame *
+gw_fanout_take(struct gw_fanout *f, struct gw_fanout_reader *r, size_t *count);
 
 /* Counters since creation. */
 struct gw_fanout_stats gw_fanout_stats(const struct gw_fanout *f);

@@ -27,8 +27,7 @@ struct gw_frame {
 GW_WUR struct gw_frame *gw_frame_new(size_t pre, size_t cap);
 
 /* A frame whose payload is a copy of bytes (len n). NULL when no memory. */
-GW_WUR struct gw_frame *gw_frame_from(size_t pre, const void *bytes,
-                                      size_t n);
+GW_WUR struct gw_frame *gw_frame_from(size_t pre, const void *bytes, size_t n);
 
 /* Add a reference; returns f. */
 struct gw_frame *gw_frame_ref(struct gw_frame *f);

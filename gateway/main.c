@@ -2,18 +2,18 @@
  * chat-gateway: WebSocket fan-out of the chat's Redis channel, history
  * from the stream. One thread, one lws loop, one Redis subscriber.
  */
+#include "config.h"
+#include "log.h"
+#include "proto.h"
+#include "redis_lws.h"
+#include "server.h"
+
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#include "config.h"
-#include "log.h"
-#include "proto.h"
-#include "redis_lws.h"
-#include "server.h"
 
 /* Client requests are small; larger ones arrive in pieces and are joined. */
 #define RX_BUFFER_SIZE 1024
@@ -70,8 +70,8 @@ static struct lws_context *create_context(struct gw_app *app,
     info.vhost_name = "default";
     info.user = app;
     info.retry_and_idle_policy = &app->keepalive;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options =
+        LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     return lws_create_context(&info);
 }
 

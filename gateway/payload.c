@@ -33,8 +33,7 @@ static enum gw_payload_err check_all(json_t *arr)
 }
 
 /* The text between the outer brackets, without surrounding blanks. */
-static void inner_span(const char *buf, size_t len, const char **p,
-                       size_t *n)
+static void inner_span(const char *buf, size_t len, const char **p, size_t *n)
 {
     size_t a = 0, b = len;
 

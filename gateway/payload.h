@@ -7,9 +7,9 @@
 #ifndef GW_PAYLOAD_H
 #define GW_PAYLOAD_H
 
-#include <stddef.h>
-
 #include "frame.h"
+
+#include <stddef.h>
 
 enum gw_payload_err {
     GW_PAYLOAD_OK = 0,
@@ -34,16 +34,14 @@ typedef int (*gw_payload_fn)(void *user, long long id, const char *json,
  * its object's original bytes through unchanged.
  */
 GW_WUR enum gw_payload_err gw_payload_published(const char *buf, size_t len,
-                                                gw_payload_fn fn,
-                                                void *user);
+                                                gw_payload_fn fn, void *user);
 
 /*
  * Validate one stream entry: entry_id "<id>-0" (NUL-terminated) and m
  * (mlen bytes) a message object whose "id" equals <id>. Sets *id.
  */
-GW_WUR enum gw_payload_err gw_payload_entry(const char *entry_id,
-                                            const char *m, size_t mlen,
-                                            long long *id);
+GW_WUR enum gw_payload_err gw_payload_entry(const char *entry_id, const char *m,
+                                            size_t mlen, long long *id);
 
 /* Parse a stream entry id "<ms>-<seq>" into its ms part; -1 if bad. */
 long long gw_payload_entry_ms(const char *entry_id);

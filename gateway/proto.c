@@ -1,12 +1,12 @@
 #include "proto.h"
 
-#include <string.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
-
 #include "log.h"
 #include "server.h"
 #include "session.h"
+
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #define HTTP_BODY_MAX 4096
 
@@ -31,8 +31,7 @@ static int http_reply(struct lws *wsi, unsigned status, const char *body,
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_serve(struct gw_server *srv, struct lws *wsi,
-                      const char *path)
+static int http_serve(struct gw_server *srv, struct lws *wsi, const char *path)
 {
     char body[HTTP_BODY_MAX];
     size_t n;
@@ -98,9 +97,8 @@ static void signal_read(struct lws *wsi)
         gw_server_stop(srv);
 }
 
-int gw_proto_signal_callback(struct lws *wsi,
-                             enum lws_callback_reasons reason, void *user,
-                             void *in, size_t len)
+int gw_proto_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                             void *user, void *in, size_t len)
 {
     (void)user, (void)in, (void)len;
     if (reason == LWS_CALLBACK_RAW_RX_FILE)

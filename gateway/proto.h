@@ -14,8 +14,7 @@
 int gw_proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len);
 
-int gw_proto_signal_callback(struct lws *wsi,
-                             enum lws_callback_reasons reason, void *user,
-                             void *in, size_t len);
+int gw_proto_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                             void *user, void *in, size_t len);
 
 #endif

@@ -1,5 +1,10 @@
 #include "redis.h"
 
+#include "limits.h"
+#include "log.h"
+#include "payload.h"
+#include "redis_lws.h"
+
 #include <async.h>
 #include <hiredis.h>
 #include <limits.h>
@@ -8,22 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "limits.h"
-#include "log.h"
-#include "payload.h"
-#include "redis_lws.h"
-
 #define HISTORY_KEY  "messages:history"
 #define COUNTER_KEY  "messages:id"
 #define CHANNEL      "messages"
 #define PRESENCE_KEY "presence"
 #define SWEEP_MS     250
 
-enum link_state {
-    LINK_DOWN = 0,
-    LINK_CONNECTING,
-    LINK_UP
-};
+enum link_state { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
 
 struct link {
     struct gw_redis *r;
@@ -141,8 +137,8 @@ static void link_lost(struct link *l, const char *why)
         l->r->ping_outstanding = 0;
     delay = backoff_ms(l);
     l->attempt++;
-    log_warn("redis", "event=lost link=%s reason=\"%s\" retry_ms=%lld",
-             l->name, why, delay);
+    log_warn("redis", "event=lost link=%s reason=\"%s\" retry_ms=%lld", l->name,
+             why, delay);
     gw_timer_schedule(l->retry, delay);
 }
 
@@ -283,8 +279,7 @@ static void held_clear(struct gw_redis *r)
     r->held_count = 0;
 }
 
-static void hold(struct gw_redis *r, long long id, const char *json,
-                 size_t len)
+static void hold(struct gw_redis *r, long long id, const char *json, size_t len)
 {
     struct held_msg *m;
 
@@ -407,8 +402,8 @@ static void backfill_next(struct gw_redis *r)
     if (!ac)
         return; /* continued by the command connection's on_connect */
     if (redisAsyncCommand(ac, backfill_reply, r,
-                          "XRANGE " HISTORY_KEY " %lld-0 + COUNT %d",
-                          from + 1, CHAT_RESUME_MAX) == REDIS_OK)
+                          "XRANGE " HISTORY_KEY " %lld-0 + COUNT %d", from + 1,
+                          CHAT_RESUME_MAX) == REDIS_OK)
         r->backfill_inflight = 1;
 }
 
@@ -451,8 +446,7 @@ static void start_sync(struct gw_redis *r)
     }
     /* First subscription: nothing was sent yet, remember where we began. */
     if (ac && !r->floor_inflight &&
-        redisAsyncCommand(ac, floor_reply, r, "GET " COUNTER_KEY) ==
-            REDIS_OK)
+        redisAsyncCommand(ac, floor_reply, r, "GET " COUNTER_KEY) == REDIS_OK)
         r->floor_inflight = 1;
 }
 
@@ -752,8 +746,8 @@ static void presence_cb(void *user)
         return;
     snprintf(value, sizeof(value), "%lld:%lld", r->ev->count(r->user),
              gw_now_ms());
-    redisAsyncCommand(ac, NULL, NULL, "HSET " PRESENCE_KEY " %s %s",
-                      r->cfg->id, value);
+    redisAsyncCommand(ac, NULL, NULL, "HSET " PRESENCE_KEY " %s %s", r->cfg->id,
+                      value);
     redisAsyncCommand(ac, NULL, NULL, "PEXPIRE " PRESENCE_KEY " %lld",
                       r->cfg->presence_ttl_s * 4000);
     redisAsyncCommand(ac, presence_reply, r, "HGETALL " PRESENCE_KEY);
@@ -772,8 +766,7 @@ void gw_redis_presence_leave(struct gw_redis *r)
 
 struct gw_redis *gw_redis_new(struct lws_context *ctx, struct lws_vhost *vh,
                               const struct gw_config *cfg, size_t pre,
-                              const struct gw_redis_events *events,
-                              void *user)
+                              const struct gw_redis_events *events, void *user)
 {
     struct gw_redis *r = calloc(1, sizeof(*r));
 
@@ -791,8 +784,8 @@ struct gw_redis *gw_redis_new(struct lws_context *ctx, struct lws_vhost *vh,
     r->sweep = gw_timer_new(ctx, sweep_cb, r);
     r->ping = gw_timer_new(ctx, ping_cb, r);
     r->presence = gw_timer_new(ctx, presence_cb, r);
-    if (!r->sweep || !r->ping || !r->presence ||
-        link_init(r, &r->sub, "sub") || link_init(r, &r->cmd, "cmd")) {
+    if (!r->sweep || !r->ping || !r->presence || link_init(r, &r->sub, "sub") ||
+        link_init(r, &r->cmd, "cmd")) {
         gw_redis_free(r);
         return NULL;
     }

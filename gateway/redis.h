@@ -12,12 +12,12 @@
 #ifndef GW_REDIS_H
 #define GW_REDIS_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "config.h"
 #include "frame.h"
 #include "request.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct lws_context;
 struct lws_vhost;

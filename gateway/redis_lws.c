@@ -63,7 +63,8 @@ int gw_redis_lws_attach(redisAsyncContext *ac, struct lws_vhost *vh)
     ad.vh_prot_name = RAW_PROTOCOL_NAME;
     ad.opaque = e;
     e->ac = ac;
-    if (ad.fd.filefd < 0 || !(e->wsi = lws_adopt_descriptor_vhost_via_info(&ad))) {
+    if (ad.fd.filefd < 0 ||
+        !(e->wsi = lws_adopt_descriptor_vhost_via_info(&ad))) {
         if (ad.fd.filefd >= 0)
             close(ad.fd.filefd);
         free(e);
@@ -114,8 +115,8 @@ static void timer_fire(lws_sorted_usec_list_t *sul)
     t->cb(t->user);
 }
 
-struct gw_timer *gw_timer_new(struct lws_context *ctx,
-                              void (*cb)(void *user), void *user)
+struct gw_timer *gw_timer_new(struct lws_context *ctx, void (*cb)(void *user),
+                              void *user)
 {
     struct gw_timer *t = calloc(1, sizeof(*t));
 

@@ -1,9 +1,9 @@
 #include "request.h"
 
+#include "limits.h"
+
 #include <jansson.h>
 #include <string.h>
-
-#include "limits.h"
 
 static const char *const err_text[] = {
     [GW_REQUEST_OK] = "ok",
@@ -27,8 +27,8 @@ const char *gw_request_err_str(enum gw_request_err err)
 }
 
 /* Read member key as an integer >= min; absent leaves *out unchanged. */
-static int get_id(json_t *obj, const char *key, long long min,
-                  long long *out, int *seen)
+static int get_id(json_t *obj, const char *key, long long min, long long *out,
+                  int *seen)
 {
     json_t *v = json_object_get(obj, key);
 

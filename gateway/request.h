@@ -7,14 +7,11 @@
 #ifndef GW_REQUEST_H
 #define GW_REQUEST_H
 
-#include <stddef.h>
-
 #include "frame.h"
 
-enum gw_request_kind {
-    GW_REQUEST_PAGE = 1,
-    GW_REQUEST_AFTER
-};
+#include <stddef.h>
+
+enum gw_request_kind { GW_REQUEST_PAGE = 1, GW_REQUEST_AFTER };
 
 struct gw_request {
     enum gw_request_kind kind;

@@ -1,11 +1,11 @@
 #include "server.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "log.h"
 
 #define PRESENCE_PUSH_MS 1000
 #define STOP_POLL_MS     50
@@ -42,8 +42,7 @@ static void on_fanout_overrun(void *user, struct gw_fanout_reader *r)
     struct gw_session *s = lws_container_of(r, struct gw_session, reader);
 
     srv->m.slow_closes++;
-    log_info("session", "event=slow_close id=%llu",
-             (unsigned long long)s->id);
+    log_info("session", "event=slow_close id=%llu", (unsigned long long)s->id);
     gw_session_close_later(s, 1008, "client too slow: queue limit exceeded",
                            srv->cfg->slow_close_grace_ms);
 }
@@ -90,8 +89,8 @@ struct gw_frame *gw_server_presence_frame(struct gw_server *srv)
 {
     char text[64];
     long long online = srv->presence_others + (long long)srv->nsessions;
-    int n = snprintf(text, sizeof(text), "{\"type\":\"presence\",\"online\":%lld}",
-                     online);
+    int n = snprintf(text, sizeof(text),
+                     "{\"type\":\"presence\",\"online\":%lld}", online);
 
     return gw_frame_from(LWS_PRE, text, (size_t)n);
 }
@@ -141,8 +140,8 @@ static int start(struct gw_server *srv)
     srv->fanout = gw_fanout_new(&fc);
     if (!srv->fanout)
         return -1;
-    srv->redis = gw_redis_new(srv->ctx, srv->vh, cfg, LWS_PRE, &srv->events,
-                              srv);
+    srv->redis =
+        gw_redis_new(srv->ctx, srv->vh, cfg, LWS_PRE, &srv->events, srv);
     if (!srv->redis)
         return -1;
     lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
@@ -154,8 +153,7 @@ int gw_server_init(struct lws *wsi)
 {
     struct lws_vhost *vh = lws_get_vhost(wsi);
     const struct lws_protocols *prot = lws_get_protocol(wsi);
-    struct gw_server *srv =
-        lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*srv));
+    struct gw_server *srv = lws_protocol_vh_priv_zalloc(vh, prot, sizeof(*srv));
 
     if (!srv)
         return -1;
@@ -282,51 +280,45 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
 
     if (srv->redis)
         rs = gw_redis_stats(srv->redis);
-    n = snprintf(buf, cap,
-                 "# TYPE chat_gw_connections gauge\n"
-                 "chat_gw_connections %zu\n"
-                 "chat_gw_connections_total %llu\n"
-                 "chat_gw_frames_out_total %llu\n"
-                 "chat_gw_bytes_out_total %llu\n"
-                 "chat_gw_messages_out_total %llu\n"
-                 "chat_gw_batches_out_total %llu\n"
-                 "chat_gw_messages_in_total %llu\n"
-                 "chat_gw_batch_frames_built_total %llu\n"
-                 "chat_gw_batch_frames_shared_total %llu\n"
-                 "chat_gw_queue_drops_total %llu\n"
-                 "chat_gw_slow_client_closes_total %llu\n"
-                 "chat_gw_redis_up %d\n"
-                 "chat_gw_redis_reconnects_total %llu\n"
-                 "chat_gw_backfilled_messages_total %llu\n"
-                 "chat_gw_live_duplicates_dropped_total %llu\n"
-                 "chat_gw_redis_invalid_payloads_total %llu\n"
-                 "chat_gw_history_requests_total{status=\"ok\"} %llu\n"
-                 "chat_gw_history_requests_total{status=\"error\"} %llu\n"
-                 "chat_gw_bad_requests_total %llu\n"
-                 "chat_gw_refused_total{reason=\"origin\"} %llu\n"
-                 "chat_gw_refused_total{reason=\"capacity\"} %llu\n"
-                 "chat_gw_presence_online %lld\n",
-                 srv->nsessions, (unsigned long long)m->connections_total,
-                 (unsigned long long)m->frames_out,
-                 (unsigned long long)m->bytes_out,
-                 (unsigned long long)m->messages_out,
-                 (unsigned long long)m->batches_out,
-                 (unsigned long long)fs.pushed,
-                 (unsigned long long)fs.batches_built,
-                 (unsigned long long)fs.batch_reuses,
-                 (unsigned long long)m->queue_drops,
-                 (unsigned long long)m->slow_closes,
-                 gw_redis_ready(srv->redis),
-                 (unsigned long long)rs.reconnects,
-                 (unsigned long long)rs.backfilled,
-                 (unsigned long long)rs.live_duplicates,
-                 (unsigned long long)rs.invalid,
-                 (unsigned long long)rs.history_ok,
-                 (unsigned long long)rs.history_errors,
-                 (unsigned long long)m->bad_requests,
-                 (unsigned long long)m->refused_origin,
-                 (unsigned long long)m->refused_full,
-                 srv->presence_others + (long long)srv->nsessions);
+    n = snprintf(
+        buf, cap,
+        "# TYPE chat_gw_connections gauge\n"
+        "chat_gw_connections %zu\n"
+        "chat_gw_connections_total %llu\n"
+        "chat_gw_frames_out_total %llu\n"
+        "chat_gw_bytes_out_total %llu\n"
+        "chat_gw_messages_out_total %llu\n"
+        "chat_gw_batches_out_total %llu\n"
+        "chat_gw_messages_in_total %llu\n"
+        "chat_gw_batch_frames_built_total %llu\n"
+        "chat_gw_batch_frames_shared_total %llu\n"
+        "chat_gw_queue_drops_total %llu\n"
+        "chat_gw_slow_client_closes_total %llu\n"
+        "chat_gw_redis_up %d\n"
+        "chat_gw_redis_reconnects_total %llu\n"
+        "chat_gw_backfilled_messages_total %llu\n"
+        "chat_gw_live_duplicates_dropped_total %llu\n"
+        "chat_gw_redis_invalid_payloads_total %llu\n"
+        "chat_gw_history_requests_total{status=\"ok\"} %llu\n"
+        "chat_gw_history_requests_total{status=\"error\"} %llu\n"
+        "chat_gw_bad_requests_total %llu\n"
+        "chat_gw_refused_total{reason=\"origin\"} %llu\n"
+        "chat_gw_refused_total{reason=\"capacity\"} %llu\n"
+        "chat_gw_presence_online %lld\n",
+        srv->nsessions, (unsigned long long)m->connections_total,
+        (unsigned long long)m->frames_out, (unsigned long long)m->bytes_out,
+        (unsigned long long)m->messages_out, (unsigned long long)m->batches_out,
+        (unsigned long long)fs.pushed, (unsigned long long)fs.batches_built,
+        (unsigned long long)fs.batch_reuses, (unsigned long long)m->queue_drops,
+        (unsigned long long)m->slow_closes, gw_redis_ready(srv->redis),
+        (unsigned long long)rs.reconnects, (unsigned long long)rs.backfilled,
+        (unsigned long long)rs.live_duplicates, (unsigned long long)rs.invalid,
+        (unsigned long long)rs.history_ok,
+        (unsigned long long)rs.history_errors,
+        (unsigned long long)m->bad_requests,
+        (unsigned long long)m->refused_origin,
+        (unsigned long long)m->refused_full,
+        srv->presence_others + (long long)srv->nsessions);
     if (n < 0)
         return 0;
     return (size_t)n < cap ? (size_t)n : cap - 1;

@@ -7,13 +7,13 @@
 #ifndef GW_SERVER_H
 #define GW_SERVER_H
 
-#include <libwebsockets.h>
-#include <stdint.h>
-
 #include "config.h"
 #include "fanout.h"
 #include "redis.h"
 #include "session.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
 
 #define GW_SESSION_BUCKETS 4096
 

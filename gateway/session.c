@@ -1,14 +1,14 @@
 #include "session.h"
 
-#include <libwebsockets.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "limits.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Frames written per WRITEABLE while the socket still takes more. */
 #define WRITES_PER_CALLBACK 8
@@ -80,8 +80,8 @@ void gw_session_close(struct gw_server *srv, struct gw_session *s)
     s->id = 0;
 }
 
-void gw_session_close_later(struct gw_session *s, int code,
-                            const char *reason, long long grace_ms)
+void gw_session_close_later(struct gw_session *s, int code, const char *reason,
+                            long long grace_ms)
 {
     if (s->close_code)
         return;
@@ -114,8 +114,8 @@ void gw_session_error(struct gw_server *srv, struct gw_session *s,
                       const char *msg)
 {
     char text[256];
-    int n = snprintf(text, sizeof(text), "{\"type\":\"error\",\"error\":\"%s\"}",
-                     msg);
+    int n = snprintf(text, sizeof(text),
+                     "{\"type\":\"error\",\"error\":\"%s\"}", msg);
 
     if (n > 0 && (size_t)n < sizeof(text))
         gw_session_push(srv, s, gw_frame_from(LWS_PRE, text, (size_t)n), 1);
@@ -167,8 +167,7 @@ int gw_session_receive(struct gw_server *srv, struct gw_session *s,
     if (s->rx_len + len + lws_remaining_packet_payload(wsi) >
         CHAT_WS_FRAME_MAX) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"request larger than 4096 bytes",
-                         30);
+                         (unsigned char *)"request larger than 4096 bytes", 30);
         return -1;
     }
     if (!s->rx && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
@@ -187,8 +186,8 @@ int gw_session_receive(struct gw_server *srv, struct gw_session *s,
 }
 
 /* The next frame to send: own replies first, then the live feed. */
-static struct gw_frame *next_frame(struct gw_server *srv,
-                                   struct gw_session *s, size_t *msgs)
+static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
+                                   size_t *msgs)
 {
     struct gw_frame *f;
 

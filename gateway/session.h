@@ -8,11 +8,11 @@
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "fanout.h"
 #include "frame.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* Own frames waiting per session; more means the client is not reading. */
 #define GW_SESSION_OUT_MAX 16
@@ -70,7 +70,7 @@ void gw_session_error(struct gw_server *srv, struct gw_session *s,
  * Close s with code and a static reason as soon as it can be written, or
  * drop it after grace_ms if it never becomes writable. Never frees s.
  */
-void gw_session_close_later(struct gw_session *s, int code,
-                            const char *reason, long long grace_ms);
+void gw_session_close_later(struct gw_session *s, int code, const char *reason,
+                            long long grace_ms);
 
 #endif
