@@ -1,0 +1,85 @@
+'use strict';
+/*
+ * Live fan-out: every published message reaches every connected client in
+ * id order; queued messages are batched into multi-message frames under a
+ * burst; a client that stops reading is closed with 1008/1013 while the
+ * others still get everything.
+ */
+const test = require('node:test');
+const assert = require('node:assert');
+const { startSystem } = require('../lib/system');
+const { connect } = require('../lib/client');
+const { Publisher, metrics } = require('../lib/gateway_publish');
+
+function assertInOrder(c, want, who) {
+    const got = c.messages.map((m) => m.id);
+    assert.deepStrictEqual(got, want, `${who} got every message once, in id order`);
+}
+
+test('a burst reaches every client in id order, batched into multi-message frames', { timeout: 120000 }, async () => {
+    const sys = await startSystem({ gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-burst' });
+    const clients = [];
+    try {
+        const pub = await Publisher.open(sys.redis.port);
+        for (let i = 0; i < 5; i++) clients.push(await connect(sys.gateways[0].url));
+        const sent = await pub.publish(2000);
+        const eph = await pub.publish(3, { ephemeral: true });
+        const want = [...sent, ...eph].map((m) => m.id);
+        for (const c of clients) {
+            await c.until(() => c.messages.length >= want.length, 60000, 'the burst');
+        }
+        clients.forEach((c, i) => assertInOrder(c, want, `client ${i}`));
+        assert.deepStrictEqual(clients[0].messages.slice(-3), eph);
+        const multi = clients.map((c) => c.frames.filter((f) => f.messages.length > 1).length);
+        assert.ok(multi.every((n) => n > 0), `multi-message frames per client: ${multi}`);
+        const frames = clients.map((c) => c.frames.length);
+        assert.ok(frames.every((n) => n < want.length), `frames per client: ${frames}`);
+        const m = await metrics(sys.gateways[0]);
+        assert.ok(m.chat_gw_batches_out_total > 0);
+        assert.strictEqual(m.chat_gw_messages_in_total, want.length);
+        assert.strictEqual(m.chat_gw_messages_out_total, want.length * clients.length);
+        assert.strictEqual(m.chat_gw_slow_client_closes_total, 0);
+        console.log(`burst of ${want.length}: frames per client ${frames.join(',')}, ` +
+            `batch frames built ${m.chat_gw_batch_frames_built_total}, shared ${m.chat_gw_batch_frames_shared_total}`);
+        pub.close();
+    } finally {
+        clients.forEach((c) => c.close());
+        await sys.stop();
+    }
+});
+
+test('a client that stops reading is closed with 1008/1013 and a reason; the others get everything', { timeout: 180000 }, async () => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-slow',
+        gatewayEnv: { GW_QUEUE_MAX_BYTES: String(1024 * 1024), GW_SLOW_CLOSE_GRACE_MS: '60000' },
+    });
+    const clients = [];
+    try {
+        const pub = await Publisher.open(sys.redis.port);
+        const fast = [await connect(sys.gateways[0].url), await connect(sys.gateways[0].url)];
+        const slow = await connect(sys.gateways[0].url);
+        clients.push(...fast, slow);
+        slow.ws._socket.pause();
+        /* ~24 MB in all: far more than loopback socket buffers hide. */
+        const big = 'x'.repeat(4000);
+        const want = [];
+        for (let round = 0; round < 6; round++) {
+            const sent = await pub.publish(1000, { content: (i) => `${round}-${i} ${big}` });
+            want.push(...sent.map((m) => m.id));
+        }
+        for (const c of fast) await c.until(() => c.messages.length >= want.length, 120000, 'all messages');
+        fast.forEach((c, i) => assertInOrder(c, want, `fast client ${i}`));
+        const m = await metrics(sys.gateways[0]);
+        assert.strictEqual(m.chat_gw_slow_client_closes_total, 1);
+        slow.ws._socket.resume();
+        await slow.until(() => slow.closed, 30000, 'the slow client to be closed');
+        assert.ok([1008, 1013].includes(slow.closed.code), `close code ${slow.closed.code}`);
+        assert.match(slow.closed.reason, /slow/);
+        assert.ok(slow.messages.length < want.length);
+        assert.strictEqual(fast[0].closed, null);
+        pub.close();
+    } finally {
+        clients.forEach((c) => c.close());
+        await sys.stop();
+    }
+});

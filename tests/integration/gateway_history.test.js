@@ -1,0 +1,208 @@
+'use strict';
+/*
+ * The gateway's request side (PROTOCOL.md §4): history pages and resume
+ * from the stream, bad requests answered with an error status on a
+ * connection that stays usable, the 4 KiB frame limit at N and N+1,
+ * binary frames and foreign origins refused, and the HTTP endpoints.
+ */
+const test = require('node:test');
+const assert = require('node:assert');
+const WebSocket = require('ws');
+const { startSystem, httpStatus } = require('../lib/system');
+const { connect, ChatClient } = require('../lib/client');
+const { Publisher, metrics } = require('../lib/gateway_publish');
+
+let sys;
+let pub;
+let stored;
+
+test.before(async () => {
+    sys = await startSystem({ gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-history' });
+    pub = await Publisher.open(sys.redis.port);
+    stored = await pub.publish(120);
+});
+
+test.after(async () => {
+    if (pub) pub.close();
+    if (sys) await sys.stop();
+});
+
+function ids(msgs) {
+    return msgs.map((m) => m.id);
+}
+
+function range(from, to) {
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/* The close code and reason a client gets after sending data. */
+function closeAfter(url, send, opts) {
+    return new Promise((resolve, reject) => {
+        const ws = new WebSocket(url, opts);
+        ws.on('open', () => send(ws));
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+        ws.on('error', () => {});
+        setTimeout(() => reject(new Error('no close')), 10000);
+    });
+}
+
+test('history pages over 120 stored messages come back 50/50/20, in order, no gaps', async () => {
+    const c = await connect(sys.gateways[0].url);
+    try {
+        const first = await c.request({ first_id: 0, last_id: -1 });
+        assert.deepStrictEqual(ids(first), range(71, 120));
+        const second = await c.request({ first_id: 0, last_id: first[0].id });
+        assert.deepStrictEqual(ids(second), range(21, 70));
+        const third = await c.request({ first_id: 0, last_id: second[0].id });
+        assert.deepStrictEqual(ids(third), range(1, 20));
+        const none = await c.request({ first_id: 0, last_id: third[0].id });
+        assert.deepStrictEqual(none, []);
+        assert.deepStrictEqual([...third, ...second, ...first], stored);
+    } finally {
+        c.close();
+    }
+});
+
+test('a page is the newest of its range: F <= id < L, at most 50', async () => {
+    const c = await connect(sys.gateways[0].url);
+    try {
+        assert.deepStrictEqual(ids(await c.request({ first_id: 10, last_id: 15 })), range(10, 14));
+        assert.deepStrictEqual(ids(await c.request({ first_id: 10, last_id: 100 })), range(50, 99));
+        assert.deepStrictEqual(ids(await c.request({ first_id: 100 })), range(100, 120));
+        assert.deepStrictEqual(await c.request({ first_id: 15, last_id: 15 }), []);
+        assert.deepStrictEqual(await c.request({ first_id: 500, last_id: -1 }), []);
+    } finally {
+        c.close();
+    }
+});
+
+test('after_id returns exactly the messages after it', async () => {
+    const c = await connect(sys.gateways[0].url);
+    try {
+        assert.deepStrictEqual(ids(await c.request({ after_id: 117 })), [118, 119, 120]);
+        assert.deepStrictEqual(await c.request({ after_id: 120 }), []);
+        assert.deepStrictEqual(await c.request({ after_id: 1000000 }), []);
+        assert.deepStrictEqual(await c.request('{"after_id":9223372036854775807}'), []);
+        const all = await c.request({ after_id: 0 });
+        assert.deepStrictEqual(all, stored);
+    } finally {
+        c.close();
+    }
+});
+
+test('after_id replies hold at most 500; asking again from the last id gets the rest', async () => {
+    const more = await pub.publish(1000);
+    const c = await connect(sys.gateways[0].url);
+    try {
+        const got = [];
+        let after = 0;
+        const sizes = [];
+        for (;;) {
+            const page = await c.request({ after_id: after });
+            sizes.push(page.length);
+            got.push(...page);
+            if (page.length < 500) break;
+            after = page[page.length - 1].id;
+        }
+        assert.deepStrictEqual(sizes, [500, 500, 120]);
+        assert.deepStrictEqual(ids(got), range(1, 1120));
+        assert.deepStrictEqual(got.slice(120), more);
+    } finally {
+        c.close();
+    }
+});
+
+test('bad requests get an error status and the connection stays usable', async () => {
+    const c = await connect(sys.gateways[0].url);
+    const bad = [
+        'not json', '[]', '{}', '{"first_id":-1}', '{"last_id":-2}', '{"first_id":"0"}',
+        '{"after_id":1.5}', '{"after_id":-1}', '{"after_id":0,"first_id":0}',
+        '{"first_id":0,"extra":1}', '{"after_id":99999999999999999999}', '',
+    ];
+    try {
+        for (const text of bad) {
+            const before = c.statuses.filter((s) => s.type === 'error').length;
+            c.send(text);
+            await c.until(() => c.statuses.filter((s) => s.type === 'error').length > before,
+                5000, `error status for ${JSON.stringify(text)}`);
+            const err = c.statuses.filter((s) => s.type === 'error').pop();
+            assert.strictEqual(typeof err.error, 'string');
+            assert.ok(err.error.length > 0);
+        }
+        assert.strictEqual(c.closed, null);
+        assert.deepStrictEqual(ids(await c.request({ after_id: 1118 })), [1119, 1120]);
+        const m = await metrics(sys.gateways[0]);
+        assert.ok(m.chat_gw_bad_requests_total >= bad.length);
+    } finally {
+        c.close();
+    }
+});
+
+test('a request of exactly 4096 bytes is served; 4097 bytes closes with 1009', async () => {
+    const url = sys.gateways[0].url;
+    const at = (n) => '{"after_id":1119}'.padEnd(n, ' ');
+    const c = await connect(url);
+    try {
+        assert.deepStrictEqual(ids(await c.request(at(4096))), [1120]);
+    } finally {
+        c.close();
+    }
+    const closed = await closeAfter(url, (ws) => ws.send(at(4097)));
+    assert.strictEqual(closed.code, 1009);
+    /* The same limit holds when the request comes in fragments. */
+    const frag = await closeAfter(url, (ws) => {
+        ws.send(at(4000), { fin: false });
+        ws.send(' '.repeat(97), { fin: true });
+    });
+    assert.strictEqual(frag.code, 1009);
+});
+
+test('binary frames are refused with 1003', async () => {
+    const closed = await closeAfter(sys.gateways[0].url,
+        (ws) => ws.send(Buffer.from('{"after_id":0}'), { binary: true }));
+    assert.strictEqual(closed.code, 1003);
+});
+
+test('a foreign Origin is refused at the handshake; same host and no Origin are accepted', async () => {
+    const g = sys.gateways[0];
+    const foreign = new ChatClient(g.url, { origin: 'http://evil.example' });
+    await assert.rejects(foreign.opened, /403/);
+    const same = await connect(g.url, { origin: `http://127.0.0.1:${g.port}` });
+    same.close();
+    const none = await connect(g.url);
+    none.close();
+    const m = await metrics(g);
+    assert.ok(m['chat_gw_refused_total{reason="origin"}'] >= 1);
+});
+
+test('GW_ALLOWED_ORIGINS lists the origins allowed', async () => {
+    const s2 = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-origins',
+        gatewayEnv: { GW_ALLOWED_ORIGINS: 'http://chat.example, https://other.example' },
+    });
+    try {
+        const url = s2.gateways[0].url;
+        (await connect(url, { origin: 'http://chat.example' })).close();
+        (await connect(url, { origin: 'https://other.example' })).close();
+        await assert.rejects(new ChatClient(url, { origin: `http://127.0.0.1:${s2.gateways[0].port}` }).opened, /403/);
+        await assert.rejects(new ChatClient(url, { origin: 'http://chat.example.evil' }).opened, /403/);
+    } finally {
+        await s2.stop();
+    }
+});
+
+test('healthz, readyz and metrics answer on the WebSocket port', async () => {
+    const g = sys.gateways[0];
+    assert.strictEqual(await httpStatus(`${g.httpUrl}/healthz`), 200);
+    assert.strictEqual(await httpStatus(`${g.httpUrl}/readyz`), 200);
+    assert.strictEqual(await httpStatus(`${g.httpUrl}/nope`), 404);
+    const m = await metrics(g);
+    for (const name of ['chat_gw_connections', 'chat_gw_frames_out_total', 'chat_gw_bytes_out_total',
+        'chat_gw_batches_out_total', 'chat_gw_queue_drops_total', 'chat_gw_slow_client_closes_total',
+        'chat_gw_redis_reconnects_total', 'chat_gw_backfilled_messages_total',
+        'chat_gw_history_requests_total{status="ok"}']) {
+        assert.ok(name in m, `metric ${name}`);
+    }
+    assert.strictEqual(m.chat_gw_redis_up, 1);
+    assert.ok(m['chat_gw_history_requests_total{status="ok"}'] > 10);
+});
