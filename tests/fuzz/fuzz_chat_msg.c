@@ -12,7 +12,7 @@
  * Each value gets its own exact-size heap copy so that reading past a
  * span is an ASan report, not a silent read of the next field.
  *
- * fuzz-links: common/chat_msg.c
+ * Links only common/ (run.sh always does).
  */
 #include "chat_msg.h"
 #include "msg_check.h"

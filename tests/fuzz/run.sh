@@ -52,7 +52,7 @@ CFLAGS=(-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
     -Wcast-align -Wvla -Wno-missing-field-initializers
     -O1 -g -fno-omit-frame-pointer
     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-    -D_GNU_SOURCE -Icommon -Ifcgi -Igateway -Itests/fuzz)
+    -D_GNU_SOURCE -iquote common -iquote fcgi -iquote gateway -iquote tests/fuzz)
 read -ra PC <<<"$(pkg-config --cflags --libs jansson hiredis)"
 
 mkdir -p "$OUT/bin" "$OUT/crash" "$OUT/corpus"

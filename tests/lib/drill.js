@@ -198,7 +198,7 @@ class Follower {
             this.closes.push(code);
             if (this.stopped || !this.reconnect) return;
             this.urlIndex++;
-            this.reconnecting = this.open();
+            this.reconnecting = this.open().catch((e) => { this.failure = e.message; });
         });
         this.pageFrom = this.maxId();
         c.send({ after_id: this.pageFrom });
