@@ -17,8 +17,11 @@
 
 /* Client requests are small; larger ones arrive in pieces and are joined. */
 #define RX_BUFFER_SIZE 1024
-/* One send() may carry a whole batch. */
-#define TX_PACKET_SIZE (256 * 1024)
+/*
+ * lws caps one send() at this and copies any rest aside; big enough that
+ * batches and most history replies go out without that copy.
+ */
+#define TX_PACKET_SIZE (1024 * 1024)
 
 static void lws_log_bridge(int level, const char *line)
 {

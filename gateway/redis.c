@@ -223,6 +223,8 @@ static void link_connect_cb(void *user)
     ac->data = l;
     l->ac = ac;
     l->state = LINK_CONNECTING;
+    /* TCP keepalive notices a peer that vanished without a word. */
+    (void)redisEnableKeepAlive(&ac->c);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     gw_timer_schedule(l->deadline, cfg->redis_connect_timeout_ms);

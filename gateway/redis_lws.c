@@ -91,8 +91,16 @@ static int raw_callback(struct lws *wsi, enum lws_callback_reasons reason,
         redisAsyncHandleRead(e->ac);
     else if (reason == LWS_CALLBACK_RAW_WRITEABLE_FILE)
         redisAsyncHandleWrite(e->ac);
-    else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE)
-        e->wsi = NULL; /* hiredis still owns e; the ping watchdog notices */
+    else if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+        /*
+         * lws gave up on the descriptor (a hang-up without data). Let
+         * hiredis read its own copy: the error or EOF it finds starts its
+         * disconnect, which frees e through ev_cleanup.
+         */
+        e->wsi = NULL;
+        lws_set_opaque_user_data(wsi, NULL);
+        redisAsyncHandleRead(e->ac);
+    }
     return 0;
 }
 

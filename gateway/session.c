@@ -97,7 +97,9 @@ void gw_session_push(struct gw_server *srv, struct gw_session *s,
 {
     if (!f)
         return;
-    if (s->out_count == GW_SESSION_OUT_MAX || s->close_code) {
+    if (s->out_count == GW_SESSION_OUT_MAX || s->close_code ||
+        (s->out_count &&
+         s->out_bytes + f->len > (size_t)srv->cfg->queue_max_bytes)) {
         gw_frame_unref(f);
         srv->m.queue_drops++;
         if (must_deliver)
@@ -107,6 +109,7 @@ void gw_session_push(struct gw_server *srv, struct gw_session *s,
     }
     s->out[(s->out_head + s->out_count) % GW_SESSION_OUT_MAX] = f;
     s->out_count++;
+    s->out_bytes += f->len;
     lws_callback_on_writable(s->wsi);
 }
 
@@ -196,6 +199,7 @@ static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
         f = s->out[s->out_head];
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
         s->out_count--;
+        s->out_bytes -= f->len;
         return f;
     }
     return gw_fanout_take(srv->fanout, &s->reader, msgs);
@@ -211,12 +215,15 @@ int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
                          strlen(s->close_reason));
         return -1;
     }
-    for (int i = 0; i < WRITES_PER_CALLBACK && !lws_send_pipe_choked(wsi);
-         i++) {
+    for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
         size_t msgs, len;
-        struct gw_frame *f = next_frame(srv, s, &msgs);
+        struct gw_frame *f;
         int n;
 
+        /* WRITEABLE means room for one write; ask again before the next. */
+        if (i && lws_send_pipe_choked(wsi))
+            break;
+        f = next_frame(srv, s, &msgs);
         if (!f)
             break;
         len = f->len;

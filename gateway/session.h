@@ -30,6 +30,7 @@ struct gw_session {
     struct gw_frame *out[GW_SESSION_OUT_MAX];
     unsigned out_head;
     unsigned out_count;
+    size_t out_bytes; /* payload bytes in out[], capped by the queue cap */
     unsigned pending; /* history requests in flight */
     char *rx;         /* reassembly of a fragmented request, or NULL */
     size_t rx_len;
@@ -56,8 +57,10 @@ struct gw_session *gw_session_find(struct gw_server *srv, uint64_t id);
 
 /*
  * Queue one of the session's own frames, taking over the caller's
- * reference. When the queue is full the frame is dropped (counted) and,
- * if must_deliver, the session is closed as too slow.
+ * reference. When the queue is full (GW_SESSION_OUT_MAX frames, or the
+ * byte cap GW_QUEUE_MAX_BYTES with at least one frame waiting) the frame
+ * is dropped (counted) and, if must_deliver, the session is closed as too
+ * slow.
  */
 void gw_session_push(struct gw_server *srv, struct gw_session *s,
                      struct gw_frame *f, int must_deliver);
