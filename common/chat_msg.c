@@ -76,10 +76,10 @@ static struct chat_span trim(struct chat_span s)
 }
 
 /*
- * jansson checks the bytes before it copies them, so invalid input costs no
- * allocation; valid input costs one short-lived copy. A NULL from
- * json_stringn() means either invalid UTF-8 or no memory, told apart by
- * trying the unchecked constructor.
+ * Valid input costs one short-lived copy. A NULL from json_stringn() means
+ * either invalid UTF-8 or no memory; jansson exports no allocation-free
+ * check, so the unchecked constructor tells the two apart rather than
+ * answering a person "bad UTF-8" for our own lack of memory.
  */
 static enum chat_err check_utf8(const char *s, size_t len)
 {

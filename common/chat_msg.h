@@ -81,8 +81,10 @@ struct chat_msg {
  * 0..9999). On success err->code is CHAT_OK and err->field NULL. *out is
  * only meaningful on CHAT_OK. Borrows in only for the call. Nothing is left
  * for the caller to free: UTF-8 is checked by jansson (json_stringn), which
- * costs one short-lived copy of each valid value and none for an invalid
- * one.
+ * costs one short-lived copy of each valid value; for an invalid one a
+ * short-lived probe allocation tells bad bytes from exhausted memory (so
+ * with no memory left any value gives CHAT_ERR_NOMEM, never a false
+ * CHAT_ERR_UTF8).
  *
  * Choices where PROTOCOL.md is silent: trimming removes ASCII white space
  * (space, \t, \n, \v, \f, \r) before any other check; "control

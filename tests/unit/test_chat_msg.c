@@ -6,6 +6,7 @@
 #include "chat_msg.h"
 #include "check.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -520,6 +521,125 @@ static void test_encode(void)
     }
 }
 
+/*
+ * jansson's allocator, counted: allocations made, still live, and a
+ * budget after which every allocation fails (-1: never fail).
+ */
+/* More bytes than any field can take. */
+static char long_text[CHAT_CONTENT_MAX_BYTES + 1];
+
+static long allocs_made;
+static long allocs_live;
+static long allocs_budget = -1;
+
+static void *counting_malloc(size_t n)
+{
+    void *p;
+
+    if (allocs_budget == 0)
+        return NULL;
+    if (allocs_budget > 0)
+        allocs_budget--;
+    p = malloc(n);
+    if (p) {
+        allocs_made++;
+        allocs_live++;
+    }
+    return p;
+}
+
+static void counting_free(void *p)
+{
+    if (p)
+        allocs_live--;
+    free(p);
+}
+
+static void count_allocs(long budget)
+{
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    allocs_made = 0;
+    allocs_live = 0;
+    allocs_budget = budget;
+}
+
+/* Nothing survives a parse, accepted or refused. */
+static void test_no_leftover_allocations(void)
+{
+    static struct chat_msg m;
+
+    count_allocs(-1);
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        struct chat_fields f = valid_fields();
+        struct chat_error err;
+
+        *slot(&f, rows[r].field) = rows[r].value;
+        CHECK_INT(chat_msg_parse(&f, &received, &m, &err), rows[r].code);
+        CHECK_MSG(allocs_live == 0, "%s: %ld allocations left", rows[r].what,
+                  allocs_live);
+    }
+    json_set_alloc_funcs(malloc, free);
+}
+
+/*
+ * Bad UTF-8 is told apart from exhausted memory by one probe allocation,
+ * freed at once; with no memory at all the answer is "no memory".
+ */
+static void test_bad_utf8_versus_no_memory(void)
+{
+    static struct chat_msg m;
+    struct chat_fields f = valid_fields();
+    struct chat_error err;
+
+    f.name = (struct chat_span)S("\xED\xA0\x80");
+    count_allocs(-1);
+    CHECK_INT(chat_msg_parse(&f, &received, &m, &err), CHAT_ERR_UTF8);
+    CHECK_STR(err.field, "name");
+    CHECK(allocs_made > 0); /* the probe */
+    CHECK_INT(allocs_live, 0);
+    count_allocs(0);
+    CHECK_INT(chat_msg_parse(&f, &received, &m, &err), CHAT_ERR_NOMEM);
+    CHECK(err.field == NULL);
+    /* A byte-cap error is found before any allocation. */
+    f = valid_fields();
+    f.name = (struct chat_span){long_text, sizeof(long_text)};
+    count_allocs(0);
+    CHECK_INT(chat_msg_parse(&f, &received, &m, &err), CHAT_ERR_TOO_LONG);
+    CHECK_STR(err.field, "name");
+    json_set_alloc_funcs(malloc, free);
+}
+
+/* Out of memory is its own answer, never mistaken for bad input. */
+static void test_out_of_memory(void)
+{
+    static struct chat_msg m;
+    struct chat_fields f = valid_fields();
+    struct chat_error err;
+
+    count_allocs(0);
+    CHECK_INT(chat_msg_parse(&f, &received, &m, &err), CHAT_ERR_NOMEM);
+    CHECK(err.field == NULL && err.code == CHAT_ERR_NOMEM);
+    CHECK_STR(err.message, "out of memory");
+    json_set_alloc_funcs(malloc, free);
+    CHECK_INT(chat_msg_parse(&f, &received, &m, &err), CHAT_OK);
+    /* Fail the encoder at every allocation in turn: NULL, and no leak. */
+    for (long budget = 0; budget < 64; budget++) {
+        char *text;
+
+        count_allocs(budget);
+        text = chat_msg_encode(&m);
+        CHECK_MSG(text || allocs_live == 0, "budget %ld: leak", budget);
+        if (text) {
+            counting_free(text);
+            CHECK_MSG(allocs_live == 0, "budget %ld: leak", budget);
+            json_set_alloc_funcs(malloc, free);
+            CHECK_MSG(budget > 0, "encoded with no allocation");
+            break;
+        }
+        json_set_alloc_funcs(malloc, free);
+    }
+}
+
 static void test_err_str(void)
 {
     CHECK_STR(chat_err_str(CHAT_OK), "ok");
@@ -540,5 +660,8 @@ int main(void)
     test_date_in_parse();
     test_encode();
     test_err_str();
+    test_no_leftover_allocations();
+    test_bad_utf8_versus_no_memory();
+    test_out_of_memory();
     return check_summary();
 }
