@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { ChatClient, postForm, message } = require('./client');
-const { sleep, ROOT } = require('./system');
+const { sleep, ROOT, OUT_DIR } = require('./system');
 
 function procStats(pid) {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -22,6 +22,18 @@ function procStats(pid) {
     return {
         rssKb: rss ? Number(rss[1]) : 0,
         fds: fs.readdirSync(`/proc/${pid}/fd`).length,
+    };
+}
+
+/*
+ * Environment for a server whose memory a drill measures: ASan's
+ * quarantine (256 MB by default) would otherwise hold every freed block
+ * and hide whether memory comes back. Reports still go to OUT_DIR.
+ */
+function measurableAsanEnv() {
+    return {
+        ASAN_OPTIONS: `log_path=${path.join(OUT_DIR, 'asan')}:detect_leaks=1:abort_on_error=0:` +
+            'quarantine_size_mb=8:thread_local_quarantine_size_kb=64:allocator_release_to_os_interval_ms=100',
     };
 }
 
@@ -247,5 +259,5 @@ async function eventually(pred, timeoutMs, stepMs = 100) {
 }
 
 module.exports = {
-    procStats, storedMessages, publishDirect, Chatter, Follower, tally, eventually,
+    procStats, measurableAsanEnv, storedMessages, publishDirect, Chatter, Follower, tally, eventually,
 };
