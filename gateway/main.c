@@ -22,6 +22,7 @@
  * batches and most history replies go out without that copy.
  */
 #define TX_PACKET_SIZE (1024 * 1024)
+#define HEADER_POOL    64
 
 static void lws_log_bridge(int level, const char *line)
 {
@@ -73,6 +74,11 @@ static struct lws_context *create_context(struct gw_app *app,
     info.vhost_name = "default";
     info.user = app;
     info.retry_and_idle_policy = &app->keepalive;
+    /*
+     * Handshakes in flight share a few header tables; a crowd connecting at
+     * once waits its turn instead of leaving freed-but-held heap behind.
+     */
+    info.max_http_header_pool = HEADER_POOL;
     info.options =
         LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     return lws_create_context(&info);
