@@ -8,8 +8,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem, sleep } = require('../lib/system');
 const { Chatter, Follower, storedMessages, tally, eventually } = require('../lib/drill');
+const { SLOW } = require('../lib/drill');
 
-test('clients of a killed gateway resume on another and miss nothing', { timeout: 90000 }, async (t) => {
+test('clients of a killed gateway resume on another and miss nothing', { timeout: 90000 * SLOW }, async (t) => {
     const sys = await startSystem({ gateways: 2, sendHandlers: 1, tag: 'fault-gwkill' });
     const followers = [];
     try {
@@ -31,7 +32,7 @@ test('clients of a killed gateway resume on another and miss nothing', { timeout
         const stored = storedMessages(sys);
         const storedIds = stored.map((m) => m.id);
         const caughtUp = await eventually(
-            () => followers.every((f) => f.missing(storedIds).length === 0), 20000);
+            () => followers.every((f) => f.missing(storedIds).length === 0), 20000 * SLOW);
 
         const byId = new Map(stored.map((m) => [m.id, m]));
         const acked = chatter.acked();

@@ -9,8 +9,9 @@ const assert = require('node:assert');
 const { startSystem, httpStatus } = require('../lib/system');
 const { postForm, message, connect } = require('../lib/client');
 const { tally, eventually } = require('../lib/drill');
+const { SLOW } = require('../lib/drill');
 
-test('servers start without Redis and become ready when it appears', { timeout: 60000 }, async (t) => {
+test('servers start without Redis and become ready when it appears', { timeout: 60000 * SLOW }, async (t) => {
     const sys = await startSystem({ gateways: 1, sendHandlers: 1, redis: false, waitReady: false, tag: 'fault-noredis' });
     let client;
     try {
@@ -26,8 +27,8 @@ test('servers start without Redis and become ready when it appears', { timeout: 
         const sendBefore = await postForm(sys.sendUrl, message({ content: 'before redis' }));
 
         await sys.startRedis();
-        const readyGw = await eventually(async () => (await httpStatus(urls.gw_readyz)) === 200, 20000);
-        const readySend = await eventually(async () => (await httpStatus(urls.send_readyz)) === 200, 20000);
+        const readyGw = await eventually(async () => (await httpStatus(urls.gw_readyz)) === 200, 20000 * SLOW);
+        const readySend = await eventually(async () => (await httpStatus(urls.send_readyz)) === 200, 20000 * SLOW);
         const after = {};
         for (const [k, u] of Object.entries(urls)) after[k] = await httpStatus(u);
 

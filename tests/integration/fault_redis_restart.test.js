@@ -12,6 +12,7 @@ const { startSystem, sleep, httpStatus } = require('../lib/system');
 const {
     Chatter, Follower, storedMessages, publishDirect, tally, eventually,
 } = require('../lib/drill');
+const { SLOW } = require('../lib/drill');
 
 function readyzAll(sys) {
     return Promise.all([
@@ -20,7 +21,7 @@ function readyzAll(sys) {
     ]);
 }
 
-test('a Redis restart loses no acknowledged message and clients need not reconnect', { timeout: 90000 }, async (t) => {
+test('a Redis restart loses no acknowledged message and clients need not reconnect', { timeout: 90000 * SLOW }, async (t) => {
     const sys = await startSystem({ gateways: 2, sendHandlers: 1, tag: 'fault-redis' });
     const followers = [];
     try {
@@ -47,7 +48,7 @@ test('a Redis restart loses no acknowledged message and clients need not reconne
         for (let i = 0; i < 5; i++) {
             backfill.push(publishDirect(sys, { name: 'Backfill', email: 'b@example.com', content: `backfill ${i}` }));
         }
-        await eventually(async () => (await readyzAll(sys)).every((s) => s === 200), 20000);
+        await eventually(async () => (await readyzAll(sys)).every((s) => s === 200), 20000 * SLOW);
         const readyAfter = await readyzAll(sys);
         await sleep(1500);
         await chatter.stop();
@@ -55,7 +56,7 @@ test('a Redis restart loses no acknowledged message and clients need not reconne
         const stored = storedMessages(sys);
         const storedIds = stored.map((m) => m.id);
         const caughtUp = await eventually(
-            () => followers.every((f) => f.missing(storedIds).length === 0), 20000);
+            () => followers.every((f) => f.missing(storedIds).length === 0), 20000 * SLOW);
         const byId = new Map(stored.map((m) => [m.id, m]));
         const acked = chatter.acked();
         const ackedMissing = acked.filter((a) => byId.get(a.id)?.content !== a.content);

@@ -8,8 +8,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem, sleep } = require('../lib/system');
 const { Chatter, Follower, storedMessages, tally, eventually } = require('../lib/drill');
+const { SLOW } = require('../lib/drill');
 
-test('a send handler killed mid-request never leaves a 200 unstored', { timeout: 90000 }, async (t) => {
+test('a send handler killed mid-request never leaves a 200 unstored', { timeout: 90000 * SLOW }, async (t) => {
     const sys = await startSystem({ gateways: 1, sendHandlers: 2, tag: 'fault-sendkill' });
     let follower;
     try {
@@ -30,7 +31,7 @@ test('a send handler killed mid-request never leaves a 200 unstored', { timeout:
         const ackedMissing = acked.filter((a) => byId.get(a.id)?.content !== a.content);
         const storedUnacked = chatter.attempts.filter((a) => a.status !== 200 && byContent.has(a.content));
         const storedTwice = stored.length - byContent.size;
-        await eventually(() => follower.missing(storedIds).length === 0, 15000);
+        await eventually(() => follower.missing(storedIds).length === 0, 15000 * SLOW);
         const lost = follower.missing(storedIds).length;
         tally(t, 'send-handler-sigkill', {
             sent: chatter.attempts.length,

@@ -9,7 +9,9 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem, sleep } = require('../lib/system');
 const { connect, postForm, message } = require('../lib/client');
-const { procStats, measurableAsanEnv, tally, eventually } = require('../lib/drill');
+const {
+    WRAPPED, SLOW, procStats, measurableAsanEnv, tally, eventually,
+} = require('../lib/drill');
 
 const COUNT = 1000;
 /* 4000 characters of 4 bytes each: ~16 KB a message, ~16 MB in all, well
@@ -23,7 +25,7 @@ function percentile(sorted, p) {
     return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-test('a client that stops reading is cut off, the others get everything', { timeout: 120000 }, async (t) => {
+test('a client that stops reading is cut off, the others get everything', { timeout: 120000 * SLOW }, async (t) => {
     const sys = await startSystem({
         gateways: 1, sendHandlers: 1, tag: 'fault-slow', gatewayEnv: measurableAsanEnv(),
     });
@@ -67,10 +69,10 @@ test('a client that stops reading is cut off, the others get everything', { time
         await Promise.all(workers);
         const acked = sent.filter((s) => s.status === 200);
         const ids = acked.map((s) => s.id);
-        await eventually(() => fast.every((c) => ids.every((id) => c.has(id))), 30000);
+        await eventually(() => fast.every((c) => ids.every((id) => c.has(id))), 30000 * SLOW);
         const slowClosedByServer = slow.closed; /* must still be null: it is paused */
         slow.ws._socket.resume();
-        await eventually(() => slow.closed !== null, 15000);
+        await eventually(() => slow.closed !== null, 15000 * SLOW);
         clearInterval(sampler);
         const after = procStats(g.proc.pid);
 
@@ -100,7 +102,7 @@ test('a client that stops reading is cut off, the others get everything', { time
         assert.ok([1008, 1013].includes(slow.closed.code), `close code 1008/1013, got ${slow.closed.code}`);
         assert.ok(slow.closed.reason.length > 0, 'the close carries a reason');
         assert.ok(slow.messages.length < COUNT, 'the slow client did not get the whole flow');
-        assert.ok(peakKb - base.rssKb < RSS_GROWTH_MAX_KB,
+        assert.ok(WRAPPED || peakKb - base.rssKb < RSS_GROWTH_MAX_KB,
             `gateway RSS grew ${peakKb - base.rssKb} kB (bound ${RSS_GROWTH_MAX_KB})`);
         assert.strictEqual(g.proc.exitCode, null, 'the gateway is alive');
     } finally {

@@ -16,6 +16,15 @@ const path = require('node:path');
 const { ChatClient, postForm, message } = require('./client');
 const { sleep, ROOT, OUT_DIR } = require('./system');
 
+/*
+ * Under CHAT_WRAPPER (valgrind) servers run ~20x slower and their RSS is
+ * valgrind's: drills scale counts by SCALE, time by SLOW, and skip RSS
+ * bounds.
+ */
+const WRAPPED = Boolean(process.env.CHAT_WRAPPER);
+const SCALE = WRAPPED ? 0.1 : 1;
+const SLOW = WRAPPED ? 10 : 1;
+
 function procStats(pid) {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /VmRSS:\s+(\d+)/.exec(status);
@@ -259,5 +268,5 @@ async function eventually(pred, timeoutMs, stepMs = 100) {
 }
 
 module.exports = {
-    procStats, measurableAsanEnv, storedMessages, publishDirect, Chatter, Follower, tally, eventually,
+    WRAPPED, SCALE, SLOW, procStats, measurableAsanEnv, storedMessages, publishDirect, Chatter, Follower, tally, eventually,
 };
