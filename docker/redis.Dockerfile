@@ -1,0 +1,15 @@
+# chat-redis: a LOCAL STAND-IN for the official redis:7 image, used only by
+# tests/docker because no registry is reachable here. Kubernetes uses
+# redis:7 with the same docker/redis.conf from a ConfigMap.
+ARG BASE=chat-base:bookworm
+FROM ${BASE}
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      redis-server >/dev/null \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* \
+ && mkdir -p /data && chown redis:redis /data
+COPY docker/redis.conf /etc/redis/chat.conf
+VOLUME /data
+EXPOSE 6379
+USER redis
+ENTRYPOINT ["redis-server", "/etc/redis/chat.conf"]
