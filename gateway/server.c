@@ -206,9 +206,10 @@ void gw_server_stop(struct gw_server *srv)
     srv->stopping = 1;
     log_info("server", "event=stopping sessions=%zu", srv->nsessions);
     gw_redis_presence_leave(srv->redis);
+    /* Stuck sessions outlive the grace on purpose: exit frees them. */
     for (struct gw_session *s = srv->sessions; s; s = s->next)
         gw_session_close_later(s, LWS_CLOSE_STATUS_GOINGAWAY, "going away",
-                               srv->cfg->shutdown_grace_ms);
+                               srv->cfg->shutdown_grace_ms * 2);
     srv->stop_deadline =
         lws_now_usecs() + srv->cfg->shutdown_grace_ms * LWS_US_PER_MS;
     lws_sul_schedule(srv->ctx, 0, &srv->sul_stop, stop_cb, 1);

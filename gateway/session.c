@@ -69,7 +69,8 @@ void gw_session_close(struct gw_server *srv, struct gw_session *s)
     if (s->next)
         s->next->prev = s->prev;
     srv->nsessions--;
-    gw_fanout_detach(srv->fanout, &s->reader);
+    if (srv->fanout)
+        gw_fanout_detach(srv->fanout, &s->reader);
     while (s->out_count) {
         gw_frame_unref(s->out[s->out_head]);
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
@@ -134,6 +135,10 @@ static void handle_request(struct gw_server *srv, struct gw_session *s,
     if (err) {
         srv->m.bad_requests++;
         gw_session_error(srv, s, gw_request_err_str(err));
+        return;
+    }
+    if (!srv->redis || srv->stopping) {
+        gw_session_error(srv, s, "server is shutting down");
         return;
     }
     if (s->pending >= (unsigned)srv->cfg->session_max_pending) {

@@ -8,7 +8,8 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const net = require('node:net');
-const { startSystem, sleep } = require('../lib/system');
+const { startSystem, sleep, freePort } = require('../lib/system');
+const { Publisher } = require('../lib/gateway_publish');
 const { connect, ChatClient } = require('../lib/client');
 
 test('SIGTERM closes every client with 1001 "going away" and the gateway exits', { timeout: 60000 }, async () => {
@@ -28,6 +29,40 @@ test('SIGTERM closes every client with 1001 "going away" and the gateway exits',
         assert.deepStrictEqual(exit, { code: 0, signal: null });
         assert.ok(took < 4000, `exited after ${took} ms`);
         console.log(`SIGTERM with 3 clients: exited in ${took} ms`);
+    } finally {
+        await sys.stop();
+    }
+});
+
+test('SIGTERM with a client that never answers still exits within the grace period', { timeout: 60000 }, async () => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-sigterm-stuck',
+        gatewayEnv: {
+            GW_SHUTDOWN_GRACE_MS: '1000', GW_QUEUE_MAX_BYTES: String(256 * 1024 * 1024),
+            GW_QUEUE_MAX_MSGS: '100000',
+        },
+    });
+    try {
+        const g = sys.gateways[0];
+        const ok = await connect(g.url);
+        const stuck = await connect(g.url);
+        stuck.ws._socket.pause();
+        /* Fill the stuck client's socket buffers so it is never writable. */
+        const pub = await Publisher.open(sys.redis.port);
+        const big = 'z'.repeat(4000);
+        let last;
+        for (let round = 0; round < 5; round++) last = await pub.publish(1000, { content: () => big });
+        pub.close();
+        await ok.until(() => ok.has(last[last.length - 1].id), 60000, 'the flood');
+        const t0 = Date.now();
+        g.proc.kill('SIGTERM');
+        const exit = await g.proc.exited;
+        const took = Date.now() - t0;
+        assert.deepStrictEqual(exit, { code: 0, signal: null });
+        assert.ok(took >= 900 && took < 4000, `exited after ${took} ms`);
+        await ok.until(() => ok.closed, 5000, 'close');
+        assert.strictEqual(ok.closed.code, 1001);
+        stuck.ws.terminate();
     } finally {
         await sys.stop();
     }
@@ -136,6 +171,32 @@ test('keepalive: a silent peer is dropped after the ping timeout, a live one sta
         assert.ok(pings >= 1, `${pings} pings seen`);
         live.close();
     } finally {
+        await sys.stop();
+    }
+});
+
+test('through lighttpd: a same-origin page connects and gets history and live messages; a foreign one is refused', { timeout: 60000 }, async () => {
+    const sys = await startSystem({ gateways: 2, sendHandlers: 0, lighttpd: false, tag: 'gw-proxied' });
+    const clients = [];
+    try {
+        /* No send handler is needed here; lighttpd only wants a backend named. */
+        sys.sendHandlers.push({ port: await freePort() });
+        await sys.startLighttpd();
+        const pub = await Publisher.open(sys.redis.port);
+        const stored = await pub.publish(3);
+        const origin = sys.httpUrl;
+        for (let i = 0; i < 4; i++) clients.push(await connect(sys.wsUrl, { origin }));
+        for (const c of clients) {
+            assert.deepStrictEqual(await c.request({ first_id: 0, last_id: -1 }), stored);
+        }
+        const live = await pub.publish(2);
+        for (const c of clients) {
+            await c.until(() => live.every((m) => c.has(m.id)), 10000, 'live messages through the proxy');
+        }
+        await assert.rejects(new ChatClient(sys.wsUrl, { origin: 'http://evil.example' }).opened, /403/);
+        pub.close();
+    } finally {
+        clients.forEach((c) => c.close());
         await sys.stop();
     }
 });
