@@ -9,7 +9,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startSystem } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { launch, openUser, sendUI, shown, waitShown, waitLive, storeMany } = require('./browser');
+const { launch, openUser, sendUI, shown, waitShown, waitLive, storeMany, screenshot } = require('./browser');
 
 const MISSED = 520; /* more than one full resume reply of 500 */
 
@@ -30,6 +30,7 @@ test('gateways restarted under an open page: reconnecting, then every missed mes
     await Promise.all(sys.gateways.map((_, i) => sys.stopGateway(i)));
     await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 });
     assert.match(await page.textContent('#conn'), /reconnecting/i);
+    await screenshot(page, 'reconnecting-desktop');
 
     /* Stored while the page is away: one by POST, many at once through
      * the publish script, plus an ephemeral one that is gone by design. */
