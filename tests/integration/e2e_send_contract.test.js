@@ -124,6 +124,19 @@ test('411 for a POST without a length', async () => {
     await stillServing('411');
 });
 
+test('a chunked POST (length not known in advance) is accepted', async () => {
+    const body = 'name=Chunky&email=chunky%40example.com&content=sent+in+chunks';
+    const r = await rawHttp(sys.http.port,
+        'POST /chatapp/send HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n' +
+        'Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        `${(20).toString(16)}\r\n${body.slice(0, 20)}\r\n` +
+        `${(body.length - 20).toString(16)}\r\n${body.slice(20)}\r\n0\r\n\r\n`);
+    assert.strictEqual(r.status, 200, `status ${r.status}: ${r.body}`);
+    const id = Number((/"id":(\d+)/.exec(r.body) || [])[1]);
+    await watcher.until(() => watcher.has(id), WAIT, 'the chunked message live');
+    assert.strictEqual(watcher.messages.find((m) => m.id === id).content, 'sent in chunks');
+});
+
 test('413 for a body over 64 KiB, not for one of exactly 64 KiB', async () => {
     const LIMIT = 64 * 1024;
     const head = 'name=Big&email=big%40example.com&content=';
