@@ -13,6 +13,11 @@ RUN apt-get update -qq \
  && groupadd -g 10001 chat && useradd -u 10001 -g chat -M -d /nonexistent -s /usr/sbin/nologin chat
 COPY conf/lighttpd.conf conf/runtime.sh /etc/chat/
 COPY htdocs /srv/chat/htdocs
+# Probe targets: lighttpd answering is what "alive" and "ready" mean for
+# the frontend; backends have their own probes, and a frontend that went
+# unready with them would only take the page down too.
+RUN printf 'ok\n' >/srv/chat/htdocs/healthz \
+ && printf 'ok\n' >/srv/chat/htdocs/readyz
 # Backends are the Kubernetes Service names; kube-proxy spreads each new
 # connection over the ready pods behind them.
 ENV CHAT_CONF_DIR=/etc/chat \

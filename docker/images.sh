@@ -3,7 +3,7 @@
 #   docker/images.sh start            start our own dockerd unless it answers
 #   docker/images.sh stop             stop the dockerd this script started
 #   docker/images.sh base             make chat-base:bookworm (cached)
-#   docker/images.sh build [PREFIX] [TAG]
+#   docker/images.sh build [PREFIX] [TAG]   (TAG 0.1.0, as in manifests/)
 #                                     base + the four images:
 #                                     PREFIXchat-send, chat-gateway,
 #                                     chat-frontend, chat-redis (stand-in)
@@ -104,7 +104,7 @@ cmd_base() {
 }
 
 cmd_build() {
-    local prefix=${1:-} tag=${2:-latest} img
+    local prefix=${1:-} tag=${2:-0.1.0} img
     cmd_base
     for img in send gateway frontend redis; do
         say "build: ${prefix}chat-$img:$tag"

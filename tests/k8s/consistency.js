@@ -1,0 +1,325 @@
+'use strict';
+/*
+ * The manifests against the code: fails when an image name, port, probe
+ * path or environment variable named on one side is missing on the other.
+ *   node consistency.js [MANIFEST] [REPO]
+ * Reads MANIFEST (manifests/chatapp.yaml), the Dockerfiles and
+ * docker/redis.conf, conf/ (lighttpd), and the C sources of fcgi/,
+ * gateway/ and common/. Ends with "N passed, N failed".
+ */
+const fs = require('fs');
+const path = require('path');
+const YAML = require('yaml');
+
+const REPO = path.resolve(process.argv[3] || path.join(__dirname, '..', '..'));
+const MANIFEST = path.resolve(process.argv[2] || path.join(REPO, 'manifests', 'chatapp.yaml'));
+
+const read = (rel) => fs.readFileSync(path.join(REPO, rel), 'utf8');
+const exists = (rel) => fs.existsSync(path.join(REPO, rel));
+
+const docs = YAML.parseAllDocuments(fs.readFileSync(MANIFEST, 'utf8'))
+    .map((d) => d.toJS()).filter(Boolean);
+const find = (kind, name) => docs.find((d) => d.kind === kind && d.metadata.name === name);
+
+/* The three images we build, and where each one's behaviour comes from. */
+const PARTS = {
+    'chat-send': {
+        dockerfile: 'docker/send.Dockerfile',
+        code: () => cSources(['fcgi', 'common']),
+        bindVar: 'SEND_BIND',
+    },
+    'chat-gateway': {
+        dockerfile: 'docker/gateway.Dockerfile',
+        code: () => cSources(['gateway', 'common']),
+        bindVar: 'GW_BIND',
+    },
+    'chat-frontend': {
+        dockerfile: 'docker/frontend.Dockerfile',
+        code: () => read('conf/lighttpd.conf') + '\n' + read('conf/runtime.sh'),
+        bindVar: 'CHAT_HTTP_BIND',
+    },
+};
+
+function cSources(dirs) {
+    let text = '';
+    for (const d of dirs) {
+        if (!exists(d)) continue;
+        for (const f of fs.readdirSync(path.join(REPO, d))) {
+            if (/\.[ch]$/.test(f)) text += read(path.join(d, f)) + '\n';
+        }
+    }
+    return text;
+}
+
+/* ENV and EXPOSE of a Dockerfile's final stage. */
+function dockerfile(rel) {
+    const text = read(rel).replace(/\\\n/g, ' ');
+    const stages = text.split(/^FROM\s/m);
+    const last = stages[stages.length - 1];
+    const env = {};
+    for (const m of last.matchAll(/^ENV\s+(.*)$/gm)) {
+        for (const kv of m[1].matchAll(/([A-Z_][A-Z0-9_]*)=("[^"]*"|\S+)/g)) {
+            env[kv[1]] = kv[2].replace(/^"|"$/g, '');
+        }
+    }
+    const expose = [];
+    for (const m of last.matchAll(/^EXPOSE\s+(.*)$/gm)) {
+        expose.push(...m[1].trim().split(/\s+/).map((p) => Number(p.split('/')[0])));
+    }
+    return { text, env, expose };
+}
+
+/* Environment a container gets from the manifest (env + envFrom ConfigMaps). */
+function manifestEnv(container) {
+    const env = {};
+    for (const ef of container.envFrom || []) {
+        const cm = ef.configMapRef && find('ConfigMap', ef.configMapRef.name);
+        if (!cm) throw new Error(`envFrom names a missing ConfigMap ${JSON.stringify(ef)}`);
+        Object.assign(env, cm.data);
+    }
+    for (const e of container.env || []) env[e.name] = e.value !== undefined ? e.value : '(from field)';
+    return env;
+}
+
+/* Does the code read NAME? C: a "NAME" string literal; lighttpd: env.NAME or ${NAME}. */
+function codeReads(code, name) {
+    return code.includes(`"${name}"`) || code.includes(`env.${name}`) || code.includes(`\${${name}`);
+}
+
+let passed = 0;
+let failed = 0;
+function check(name, fn) {
+    const problems = [];
+    try {
+        fn((cond, msg) => { if (!cond) problems.push(msg); });
+    } catch (e) {
+        problems.push(`threw: ${e.message}`);
+    }
+    if (problems.length) {
+        failed++;
+        console.log(`FAIL ${name}`);
+        for (const p of problems) console.log(`    ${p}`);
+    } else {
+        passed++;
+        console.log(`ok   ${name}`);
+    }
+}
+
+function imageName(image) {
+    const noTag = image.replace(/:[^/:]+$/, '');
+    return noTag.slice(noTag.lastIndexOf('/') + 1);
+}
+function imageTag(image) {
+    const m = /:([^/:]+)$/.exec(image);
+    return m ? m[1] : 'latest';
+}
+
+function portNumber(container, port) {
+    if (typeof port === 'number') return port;
+    const p = (container.ports || []).find((x) => x.name === port);
+    return p ? p.containerPort : undefined;
+}
+
+const workloads = docs.filter((d) => ['Deployment', 'StatefulSet'].includes(d.kind));
+const containers = [];
+for (const w of workloads) {
+    for (const c of w.spec.template.spec.containers) containers.push({ w, c });
+}
+
+check('every image we build is deployed, every deployed image is built', (ok) => {
+    const defTag = (/tag=\$\{2:-([^}]+)\}/.exec(read('docker/images.sh')) || [])[1];
+    ok(defTag, 'docker/images.sh has no default tag');
+    for (const { w, c } of containers) {
+        const n = imageName(c.image);
+        if (n === 'redis') {
+            ok(c.image === 'redis:7', `${w.metadata.name}: Redis must be the official redis:7, not ${c.image}`);
+            continue;
+        }
+        ok(PARTS[n], `${w.metadata.name}: image ${c.image} is not one we build`);
+        ok(PARTS[n] && exists(PARTS[n].dockerfile), `${c.image}: ${PARTS[n] && PARTS[n].dockerfile} missing`);
+        ok(imageTag(c.image) === defTag, `${c.image}: tag differs from docker/images.sh default ${defTag}`);
+    }
+    for (const n of Object.keys(PARTS)) {
+        ok(containers.some(({ c }) => imageName(c.image) === n), `${n} is built but no workload runs it`);
+        ok(find('Deployment', n), `no Deployment named ${n}`);
+        ok(find('Service', n), `no Service named ${n}`);
+    }
+    const sa = read('docker/images.sh');
+    for (const n of Object.keys(PARTS)) {
+        ok(sa.includes('for img in') && sa.includes(PARTS[n].dockerfile.replace(/^docker\/|\.Dockerfile$/g, '')),
+            `docker/images.sh does not build ${n}`);
+    }
+});
+
+check('environment variables: manifest <-> image <-> code', (ok) => {
+    for (const { w, c } of containers) {
+        const part = PARTS[imageName(c.image)];
+        if (!part) continue;
+        const code = part.code();
+        const df = dockerfile(part.dockerfile);
+        const env = manifestEnv(c);
+        for (const name of Object.keys(env)) {
+            ok(codeReads(code, name), `${w.metadata.name}: manifest sets ${name}, which the code never reads`);
+        }
+        for (const name of Object.keys(df.env)) {
+            ok(codeReads(code, name), `${part.dockerfile}: ENV ${name} is never read by the code`);
+        }
+        /* Everything lighttpd's config insists on must be provided. */
+        const live = code.replace(/^\s*#.*$/gm, '').replace(/\s#\s.*$/gm, '');
+        for (const m of live.matchAll(/env\.([A-Z_][A-Z0-9_]*)|\$\{([A-Z_][A-Z0-9_]*):\?/g)) {
+            const name = m[1] || m[2];
+            ok(name in env || name in df.env, `${w.metadata.name}: config needs ${name}, set by neither manifest nor image`);
+        }
+        const bind = env[part.bindVar] !== undefined ? env[part.bindVar] : df.env[part.bindVar];
+        ok(bind === '0.0.0.0', `${w.metadata.name}: ${part.bindVar} must be 0.0.0.0 in a pod, is ${bind}`);
+        for (const [k, v] of Object.entries(df.env)) {
+            if (k in env) ok(String(env[k]) === v || k.endsWith('_BACKENDS') || k === 'REDIS_HOST',
+                `${w.metadata.name}: ${k}=${env[k]} in the manifest but ${v} in ${part.dockerfile}`);
+        }
+    }
+});
+
+check('ports: env, containerPort, EXPOSE and Service agree', (ok) => {
+    const portVars = { 'chat-send': ['SEND_PORT', 'SEND_HEALTH_PORT'], 'chat-gateway': ['GW_PORT'], 'chat-frontend': ['CHAT_HTTP_PORT'] };
+    for (const { w, c } of containers) {
+        const n = imageName(c.image);
+        if (!PARTS[n]) continue;
+        const df = dockerfile(PARTS[n].dockerfile);
+        const env = { ...df.env, ...manifestEnv(c) };
+        const declared = (c.ports || []).map((p) => p.containerPort);
+        for (const v of portVars[n]) {
+            const p = Number(env[v]);
+            ok(Number.isInteger(p) && p > 0, `${w.metadata.name}: ${v} unset`);
+            ok(declared.includes(p), `${w.metadata.name}: ${v}=${p} is not a containerPort (${declared})`);
+            ok(df.expose.includes(p), `${PARTS[n].dockerfile}: ${v}=${p} not EXPOSEd`);
+        }
+        ok(declared.length === portVars[n].length, `${w.metadata.name}: containerPorts ${declared} vs ${portVars[n]}`);
+    }
+    /* Every Service reaches a declared container port of the pods it selects. */
+    for (const s of docs.filter((d) => d.kind === 'Service')) {
+        const w = workloads.find((x) => Object.entries(s.spec.selector || {})
+            .every(([k, v]) => (x.spec.template.metadata.labels || {})[k] === v));
+        ok(w, `Service ${s.metadata.name} selects no workload`);
+        if (!w) continue;
+        const c = w.spec.template.spec.containers[0];
+        for (const p of s.spec.ports) {
+            ok(portNumber(c, p.targetPort !== undefined ? p.targetPort : p.port) !== undefined,
+                `Service ${s.metadata.name}: targetPort ${p.targetPort} is not a port of ${w.metadata.name}`);
+        }
+    }
+});
+
+check('backends named in config are Services with those ports', (ok) => {
+    const resolve = (hostport, who) => {
+        const [host, port] = hostport.split(':');
+        const s = find('Service', host);
+        ok(s, `${who}: ${hostport} names no Service`);
+        ok(s && s.spec.ports.some((p) => p.port === Number(port)), `${who}: Service ${host} has no port ${port}`);
+    };
+    for (const { w, c } of containers) {
+        const n = imageName(c.image);
+        if (!PARTS[n]) continue;
+        const env = { ...dockerfile(PARTS[n].dockerfile).env, ...manifestEnv(c) };
+        if (n === 'chat-frontend') {
+            for (const v of ['CHAT_SEND_BACKENDS', 'CHAT_GATEWAY_BACKENDS']) {
+                ok(env[v], `${w.metadata.name}: ${v} unset`);
+                for (const hp of String(env[v] || '').split(',')) resolve(hp, `${w.metadata.name} ${v}`);
+            }
+            ok(String(env.CHAT_SEND_BACKENDS).startsWith('chat-send:'), 'CHAT_SEND_BACKENDS must name chat-send');
+            ok(String(env.CHAT_GATEWAY_BACKENDS).startsWith('chat-gateway:'), 'CHAT_GATEWAY_BACKENDS must name chat-gateway');
+        } else {
+            resolve(`${env.REDIS_HOST}:${env.REDIS_PORT}`, `${w.metadata.name} REDIS_HOST:REDIS_PORT`);
+        }
+    }
+    const sendPort = Number(find('ConfigMap', 'chat-frontend').data.CHAT_SEND_BACKENDS.split(':')[1]);
+    const send = find('Deployment', 'chat-send');
+    ok(send && send.spec.template.spec.containers[0].env.some((e) => e.name === 'SEND_PORT' && Number(e.value) === sendPort),
+        `frontend sends to port ${sendPort} but chat-send's SEND_PORT differs`);
+    const gwPort = Number(find('ConfigMap', 'chat-frontend').data.CHAT_GATEWAY_BACKENDS.split(':')[1]);
+    const gw = find('Deployment', 'chat-gateway');
+    ok(gw && gw.spec.template.spec.containers[0].env.some((e) => e.name === 'GW_PORT' && Number(e.value) === gwPort),
+        `frontend proxies to port ${gwPort} but chat-gateway's GW_PORT differs`);
+});
+
+check('probe paths are served by the code, on the right port', (ok) => {
+    for (const { w, c } of containers) {
+        const n = imageName(c.image);
+        if (!PARTS[n]) continue;
+        const df = dockerfile(PARTS[n].dockerfile);
+        const env = { ...df.env, ...manifestEnv(c) };
+        const want = { readinessProbe: '/readyz', livenessProbe: '/healthz' };
+        for (const [probe, p] of Object.entries(want)) {
+            const g = c[probe] && c[probe].httpGet;
+            ok(g && g.path === p, `${w.metadata.name}: ${probe} must be GET ${p}`);
+            if (!g) continue;
+            const port = portNumber(c, g.port);
+            if (n === 'chat-frontend') {
+                ok(df.text.includes(`htdocs${g.path}`) || exists(`htdocs${g.path}`),
+                    `${w.metadata.name}: ${g.path} is not a file the frontend image serves`);
+                ok(port === Number(env.CHAT_HTTP_PORT), `${w.metadata.name}: ${probe} port ${port} is not CHAT_HTTP_PORT`);
+            } else {
+                ok(PARTS[n].code().includes(`"${g.path}"`), `${w.metadata.name}: the code never answers ${g.path}`);
+                const hp = n === 'chat-send' ? Number(env.SEND_HEALTH_PORT) : Number(env.GW_PORT);
+                ok(port === hp, `${w.metadata.name}: ${probe} on port ${port}, health is served on ${hp}`);
+            }
+        }
+    }
+});
+
+check('Redis: config from ConfigMap equals docker/redis.conf, AOF on the volume', (ok) => {
+    const cm = find('ConfigMap', 'chat-redis');
+    const conf = read('docker/redis.conf');
+    ok(cm && cm.data['redis.conf'] === conf, 'ConfigMap chat-redis redis.conf differs from docker/redis.conf');
+    ok(/^appendonly yes$/m.test(conf), 'redis.conf: appendonly is not yes');
+    const dir = (/^dir (\S+)$/m.exec(conf) || [])[1];
+    const port = Number((/^port (\d+)$/m.exec(conf) || [])[1]);
+    const ss = find('StatefulSet', 'chat-redis');
+    ok(ss, 'no StatefulSet chat-redis');
+    if (!ss) return;
+    const c = ss.spec.template.spec.containers[0];
+    const data = (c.volumeMounts || []).find((m) => m.mountPath === dir);
+    ok(data && (ss.spec.volumeClaimTemplates || []).some((t) => t.metadata.name === data.name),
+        `redis.conf dir ${dir} is not on a PersistentVolumeClaim`);
+    const cfgMount = (c.volumeMounts || []).find((m) => (ss.spec.template.spec.volumes || [])
+        .some((v) => v.name === m.name && v.configMap && v.configMap.name === 'chat-redis'));
+    ok(cfgMount && (c.command || c.args || []).includes(`${cfgMount.mountPath}/redis.conf`),
+        'redis-server is not started with the ConfigMap redis.conf');
+    ok(c.ports.some((p) => p.containerPort === port), `redis.conf port ${port} is not a containerPort`);
+    ok(find('Service', 'chat-redis') && find('Service', 'chat-redis').spec.clusterIP === 'None', 'chat-redis Service is not headless');
+    ok(ss.spec.serviceName === 'chat-redis', 'StatefulSet serviceName is not chat-redis');
+});
+
+check('each Deployment scales alone: labels, probes, limits, security, no pod state', (ok) => {
+    for (const w of workloads) {
+        const n = w.metadata.name;
+        const t = w.spec.template;
+        for (const k of ['app.kubernetes.io/name', 'app.kubernetes.io/part-of', 'app.kubernetes.io/component']) {
+            ok(t.metadata.labels[k] && w.metadata.labels[k], `${n}: label ${k} missing`);
+        }
+        ok(t.metadata.labels['app.kubernetes.io/name'] === n, `${n}: app.kubernetes.io/name differs from the name`);
+        ok(t.spec.securityContext && t.spec.securityContext.runAsNonRoot === true, `${n}: runAsNonRoot`);
+        ok(t.spec.terminationGracePeriodSeconds >= 15, `${n}: terminationGracePeriodSeconds too short to drain`);
+        for (const c of t.spec.containers) {
+            const sc = c.securityContext || {};
+            ok(sc.readOnlyRootFilesystem === true, `${n}/${c.name}: readOnlyRootFilesystem`);
+            ok(sc.allowPrivilegeEscalation === false, `${n}/${c.name}: allowPrivilegeEscalation`);
+            ok(c.resources && c.resources.requests && c.resources.limits, `${n}/${c.name}: requests and limits`);
+            ok(c.readinessProbe && c.livenessProbe, `${n}/${c.name}: probes`);
+        }
+        if (w.kind === 'Deployment') {
+            for (const v of t.spec.volumes || []) {
+                ok(v.emptyDir || v.configMap, `${n}: volume ${v.name} would be pod state outside Redis`);
+            }
+            const svc = find('Service', n);
+            ok(svc, `${n}: no Service`);
+            if (svc) {
+                ok(svc.spec.type === (n === 'chat-frontend' ? 'NodePort' : 'ClusterIP'), `${n}: Service type ${svc.spec.type}`);
+            }
+        }
+    }
+    const fe = find('Service', 'chat-frontend');
+    ok(fe && fe.spec.ports.some((p) => p.nodePort === 30222), 'frontend is not on node port 30222');
+});
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Offline checks of manifests/chatapp.yaml (no cluster needed):
+#   yamllint; the Kubernetes API schema via kubernetes-models (types,
+#   required fields) and kubernetes-types + tsc --strict (unknown fields);
+#   broken copies that the same checks must reject; the manifests against
+#   the code (tests/k8s/consistency.js), plus copies it must reject.
+# Usage: tests/k8s/run.sh [BUILD_DIR]   (BUILD_DIR is not needed; accepted
+# for ./build.sh). Ends with "N passed, N failed"; non-zero on failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+ROOT=$PWD
+MANIFEST=manifests/chatapp.yaml
+SCHEMA=(node tests/k8s/schema.js)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+PASS=0
+FAIL=0
+ok() {
+    PASS=$((PASS + 1))
+    echo "ok   $*"
+}
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL $*"
+}
+indent() { sed 's/^/    /'; }
+# Print a command's output indented, return its status.
+show() {
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    [ -n "$out" ] && indent <<<"$out"
+    return "$rc"
+}
+
+if [ ! -d tests/node_modules/kubernetes-models ] ||
+    [ ! -d tests/node_modules/kubernetes-types ] ||
+    [ ! -d tests/node_modules/typescript ]; then
+    bad "npm packages missing: run (cd tests && npm ci)"
+    echo "$PASS passed, $FAIL failed"
+    exit 1
+fi
+mkdir -p tests/out
+
+YAMLLINT_CONF='{extends: default, rules: {document-start: disable}}'
+
+# --- the real manifest -------------------------------------------------
+if show yamllint -f parsable -d "$YAMLLINT_CONF" "$MANIFEST"; then
+    ok "yamllint $MANIFEST"
+else
+    bad "yamllint $MANIFEST"
+fi
+if show "${SCHEMA[@]}" models "$MANIFEST"; then
+    ok "kubernetes-models validate() accepts every document"
+else
+    bad "kubernetes-models rejected $MANIFEST"
+fi
+if show "${SCHEMA[@]}" types "$MANIFEST"; then
+    ok "kubernetes-types + tsc --strict accept every document"
+else
+    bad "tsc rejected $MANIFEST"
+fi
+
+# --- broken copies: the same checks must reject them, for the right reason
+# An unknown field (a typo kubectl --validate=strict would refuse).
+sed '0,/^\( *\)- name: fastcgi$/s//&\n\1  protocl: TCP/' "$MANIFEST" >"$WORK/unknown.yaml"
+# A wrong type.
+sed '0,/replicas: 2$/s//replicas: "two"/' "$MANIFEST" >"$WORK/wrongtype.yaml"
+# Both at once, as the issue asks.
+sed '0,/replicas: 2$/s//replicas: "two"/' "$WORK/unknown.yaml" >"$WORK/broken.yaml"
+
+expect_rejected() {
+    # $1 file, $2 what, $3... patterns the diagnostics must contain
+    local file=$1 what=$2 out rc=0 p missing=""
+    shift 2
+    if cmp -s "$file" "$MANIFEST"; then
+        bad "$what: the broken copy equals the manifest (sed found nothing)"
+        return
+    fi
+    # Run both validators (not stopping at the first) to see every reason;
+    # the file is rejected if either one rejects it.
+    out=$("${SCHEMA[@]}" models "$file" 2>&1) || rc=1
+    out+=$'\n'$("${SCHEMA[@]}" types "$file" 2>&1) || rc=1
+    for p in "$@"; do
+        grep -qF -- "$p" <<<"$out" || missing+=" [$p]"
+    done
+    if [ "$rc" -ne 0 ] && [ -z "$missing" ]; then
+        ok "$what is rejected"
+    else
+        bad "$what: rc=$rc, diagnostics missing:$missing"
+        indent <<<"$out"
+    fi
+}
+expect_rejected "$WORK/unknown.yaml" "unknown field (protocl)" \
+    "'\"protocl\"' does not exist in type"
+expect_rejected "$WORK/wrongtype.yaml" 'wrong type (replicas: "two")' \
+    "replicas must be integer"
+expect_rejected "$WORK/broken.yaml" "unknown field + wrong type together" \
+    "'\"protocl\"' does not exist" "not assignable to type 'number'"
+# The unknown field alone must be caught by tsc, since models cannot.
+if "${SCHEMA[@]}" types "$WORK/unknown.yaml" >/dev/null 2>&1; then
+    bad "tsc accepted an unknown field: the types check cannot fail"
+else
+    ok "tsc alone rejects the unknown field"
+fi
+
+printf 'a: 1\na: 2\n' >"$WORK/dup.yaml"
+if yamllint -d "$YAMLLINT_CONF" "$WORK/dup.yaml" >/dev/null 2>&1; then
+    bad "yamllint accepted a duplicate key"
+else
+    ok "yamllint rejects a duplicate key"
+fi
+
+# --- manifests against the code ---------------------------------------
+out=$(node tests/k8s/consistency.js "$MANIFEST" "$ROOT" 2>&1)
+rc=$?
+indent <<<"$out"
+line=$(tail -n 1 <<<"$out")
+if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    PASS=$((PASS + BASH_REMATCH[1]))
+    FAIL=$((FAIL + BASH_REMATCH[2]))
+    [ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ] && bad "consistency.js exited $rc"
+else
+    bad "consistency.js printed no summary (rc $rc)"
+fi
+
+# Each drift the consistency test exists for must make it fail with a
+# complaint the real manifest does not get (so a failure elsewhere cannot
+# make these pass).
+mutant() {
+    # $1 what, $2 sed expression applied to the manifest
+    local new
+    sed "$2" "$MANIFEST" >"$WORK/mutant.yaml"
+    if cmp -s "$WORK/mutant.yaml" "$MANIFEST"; then
+        bad "mutant '$1' did not change the manifest"
+        return
+    fi
+    new=$(node tests/k8s/consistency.js "$WORK/mutant.yaml" "$ROOT" 2>&1 |
+        grep -vxF -f <(printf '%s\n' "$out") | grep -v 'passed, .* failed' || true)
+    if grep -q . <<<"$new"; then
+        ok "consistency rejects: $1"
+    else
+        bad "consistency accepted: $1"
+    fi
+}
+mutant "image name" 's/image: chat-gateway:/image: chat-gatewy:/'
+mutant "gateway port" 's/containerPort: 7681/containerPort: 7682/'
+mutant "probe path" '0,/path: \/readyz/s//path: \/ready/'
+mutant "env var name" 's/- name: GW_SHUTDOWN_GRACE_MS/- name: GW_SHUTDOWN_GRACE/'
+mutant "backend Service name" 's/CHAT_SEND_BACKENDS: "chat-send:9000"/CHAT_SEND_BACKENDS: "chat-sender:9000"/'
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
