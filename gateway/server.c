@@ -272,55 +272,61 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
 
 /* ---- metrics ---- */
 
+struct metric_row {
+    const char *name;
+    unsigned long long value;
+};
+
+static size_t metrics_write(const struct metric_row *rows, size_t n, char *buf,
+                            size_t cap)
+{
+    size_t used = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(buf + used, cap - used, "%s %llu\n", rows[i].name,
+                         rows[i].value);
+
+        if (w < 0 || (size_t)w >= cap - used)
+            break;
+        used += (size_t)w;
+    }
+    return used;
+}
+
 size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
 {
     struct gw_fanout_stats fs = gw_fanout_stats(srv->fanout);
     struct gw_redis_stats rs = {0};
     const struct gw_metrics *m = &srv->m;
-    int n;
 
     if (srv->redis)
         rs = gw_redis_stats(srv->redis);
-    n = snprintf(
-        buf, cap,
-        "# TYPE chat_gw_connections gauge\n"
-        "chat_gw_connections %zu\n"
-        "chat_gw_connections_total %llu\n"
-        "chat_gw_frames_out_total %llu\n"
-        "chat_gw_bytes_out_total %llu\n"
-        "chat_gw_messages_out_total %llu\n"
-        "chat_gw_batches_out_total %llu\n"
-        "chat_gw_messages_in_total %llu\n"
-        "chat_gw_batch_frames_built_total %llu\n"
-        "chat_gw_batch_frames_shared_total %llu\n"
-        "chat_gw_queue_drops_total %llu\n"
-        "chat_gw_slow_client_closes_total %llu\n"
-        "chat_gw_redis_up %d\n"
-        "chat_gw_redis_reconnects_total %llu\n"
-        "chat_gw_backfilled_messages_total %llu\n"
-        "chat_gw_live_duplicates_dropped_total %llu\n"
-        "chat_gw_redis_invalid_payloads_total %llu\n"
-        "chat_gw_history_requests_total{status=\"ok\"} %llu\n"
-        "chat_gw_history_requests_total{status=\"error\"} %llu\n"
-        "chat_gw_bad_requests_total %llu\n"
-        "chat_gw_refused_total{reason=\"origin\"} %llu\n"
-        "chat_gw_refused_total{reason=\"capacity\"} %llu\n"
-        "chat_gw_presence_online %lld\n",
-        srv->nsessions, (unsigned long long)m->connections_total,
-        (unsigned long long)m->frames_out, (unsigned long long)m->bytes_out,
-        (unsigned long long)m->messages_out, (unsigned long long)m->batches_out,
-        (unsigned long long)fs.pushed, (unsigned long long)fs.batches_built,
-        (unsigned long long)fs.batch_reuses, (unsigned long long)m->queue_drops,
-        (unsigned long long)m->slow_closes, gw_redis_ready(srv->redis),
-        (unsigned long long)rs.reconnects, (unsigned long long)rs.backfilled,
-        (unsigned long long)rs.live_duplicates, (unsigned long long)rs.invalid,
-        (unsigned long long)rs.history_ok,
-        (unsigned long long)rs.history_errors,
-        (unsigned long long)m->bad_requests,
-        (unsigned long long)m->refused_origin,
-        (unsigned long long)m->refused_full,
-        srv->presence_others + (long long)srv->nsessions);
-    if (n < 0)
-        return 0;
-    return (size_t)n < cap ? (size_t)n : cap - 1;
+    const struct metric_row rows[] = {
+        {"chat_gw_connections", srv->nsessions},
+        {"chat_gw_connections_total", m->connections_total},
+        {"chat_gw_frames_out_total", m->frames_out},
+        {"chat_gw_bytes_out_total", m->bytes_out},
+        {"chat_gw_messages_out_total", m->messages_out},
+        {"chat_gw_batches_out_total", m->batches_out},
+        {"chat_gw_messages_in_total", fs.pushed},
+        {"chat_gw_batch_frames_built_total", fs.batches_built},
+        {"chat_gw_batch_frames_shared_total", fs.batch_reuses},
+        {"chat_gw_queue_drops_total", m->queue_drops},
+        {"chat_gw_slow_client_closes_total", m->slow_closes},
+        {"chat_gw_redis_up", (unsigned long long)gw_redis_ready(srv->redis)},
+        {"chat_gw_redis_reconnects_total", rs.reconnects},
+        {"chat_gw_backfilled_messages_total", rs.backfilled},
+        {"chat_gw_live_duplicates_dropped_total", rs.live_duplicates},
+        {"chat_gw_redis_invalid_payloads_total", rs.invalid},
+        {"chat_gw_history_requests_total{status=\"ok\"}", rs.history_ok},
+        {"chat_gw_history_requests_total{status=\"error\"}", rs.history_errors},
+        {"chat_gw_bad_requests_total", m->bad_requests},
+        {"chat_gw_refused_total{reason=\"origin\"}", m->refused_origin},
+        {"chat_gw_refused_total{reason=\"capacity\"}", m->refused_full},
+        {"chat_gw_presence_online",
+         (unsigned long long)(srv->presence_others +
+                              (long long)srv->nsessions)},
+    };
+
+    return metrics_write(rows, sizeof(rows) / sizeof(rows[0]), buf, cap);
 }

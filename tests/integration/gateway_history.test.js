@@ -163,6 +163,12 @@ test('binary frames are refused with 1003', async () => {
     assert.strictEqual(closed.code, 1003);
 });
 
+test('a text frame that is not UTF-8 closes with 1007', async () => {
+    const closed = await closeAfter(sys.gateways[0].url,
+        (ws) => ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }));
+    assert.strictEqual(closed.code, 1007);
+});
+
 test('a foreign Origin is refused at the handshake; same host and no Origin are accepted', async () => {
     const g = sys.gateways[0];
     const foreign = new ChatClient(g.url, { origin: 'http://evil.example' });
