@@ -83,3 +83,37 @@ test('a client that stops reading is closed with 1008/1013 and a reason; the oth
         await sys.stop();
     }
 });
+
+test('no gap: clients that join mid-stream and ask for the newest page see every message from it on', { timeout: 120000 }, async () => {
+    const sys = await startSystem({ gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-nogap' });
+    const clients = [];
+    try {
+        const pub = await Publisher.open(sys.redis.port);
+        await pub.publish(60);
+        let last = 60;
+        const joins = [];
+        for (let round = 0; round < 20; round++) {
+            const batch = pub.publish(25);
+            if (round % 2 === 0) {
+                joins.push((async () => {
+                    const c = await connect(sys.gateways[0].url);
+                    clients.push(c);
+                    const page = await c.request({ first_id: 0, last_id: -1 });
+                    c.firstId = page.length ? page[0].id : 1;
+                })());
+            }
+            last = (await batch).pop().id;
+        }
+        await Promise.all(joins);
+        for (const c of clients) {
+            await c.until(() => c.has(last), 10000, 'the last message');
+            const want = Array.from({ length: last - c.firstId + 1 }, (_, i) => c.firstId + i);
+            const got = c.ids().filter((id) => id >= c.firstId);
+            assert.deepStrictEqual(got, want, 'history plus live leave no gap');
+        }
+        pub.close();
+    } finally {
+        clients.forEach((c) => c.close());
+        await sys.stop();
+    }
+});
