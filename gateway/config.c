@@ -71,7 +71,9 @@ static int set_int(const struct config_item *it, const char *v, void *dst)
 
     errno = 0;
     n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < it->min || n > it->max) {
+    /* strtoll would skip leading blanks; a value is digits only. */
+    if (errno || end == v || *end || (*v != '-' && (*v < '0' || *v > '9')) ||
+        n < it->min || n > it->max) {
         log_error(
             "config",
             "var=%s value=\"%.64s\" error=\"must be an integer from %lld to %lld\"",

@@ -16,7 +16,7 @@
 #define HISTORY_KEY  "messages:history"
 #define COUNTER_KEY  "messages:id"
 #define CHANNEL      "messages"
-#define PRESENCE_KEY "presence"
+#define PRESENCE_KEY "presence:gateways"
 #define SWEEP_MS     250
 
 enum link_state { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };

@@ -1,0 +1,97 @@
+/* gateway/config.c: every variable has a default, a range, a clear error. */
+#include "check.h"
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct row {
+    const char *name;
+    const char *value;
+    int want; /* 0 accepted, -1 refused */
+};
+
+static const struct row rows[] = {
+    {"GW_PORT", "1", 0},
+    {"GW_PORT", "65535", 0},
+    {"GW_PORT", "0", -1},
+    {"GW_PORT", "65536", -1},
+    {"GW_PORT", "80x", -1},
+    {"GW_PORT", "", -1},
+    {"GW_PORT", " 80", -1},
+    {"REDIS_PORT", "6379", 0},
+    {"REDIS_PORT", "-1", -1},
+    {"GW_QUEUE_MAX_MSGS", "2", 0},
+    {"GW_QUEUE_MAX_MSGS", "1", -1},
+    {"GW_QUEUE_MAX_BYTES", "16384", 0},
+    {"GW_QUEUE_MAX_BYTES", "16383", -1},
+    {"GW_MAX_CONNECTIONS", "1000000", 0},
+    {"GW_MAX_CONNECTIONS", "1000001", -1},
+    {"GW_MAX_CONNECTIONS", "99999999999999999999", -1},
+    {"LOG_LEVEL", "debug", 0},
+    {"LOG_LEVEL", "verbose", -1},
+    {"GW_PING_TIMEOUT_S", "30", -1}, /* not above the 30 s interval */
+    {"GW_PING_TIMEOUT_S", "31", 0},
+    {"GW_REDIS_BACKOFF_MAX_MS", "99", -1}, /* below the 100 ms minimum */
+    {"GW_ID", "gw-a", 0},
+};
+
+static void defaults(void)
+{
+    struct gw_config cfg;
+
+    CHECK_INT(gw_config_load(&cfg), 0);
+    CHECK_STR(cfg.bind, "127.0.0.1");
+    CHECK_INT(cfg.port, 7681);
+    CHECK_STR(cfg.redis_host, "127.0.0.1");
+    CHECK_INT(cfg.redis_port, 6379);
+    CHECK_INT(cfg.queue_max_msgs, 4096);
+    CHECK_INT(cfg.queue_max_bytes, 8388608);
+    CHECK_STR(cfg.allowed_origins, "");
+    CHECK(cfg.id[0] != '\0'); /* derived from host name and pid */
+}
+
+static void ranges(void)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct gw_config cfg;
+        int got;
+
+        setenv(rows[i].name, rows[i].value, 1);
+        got = gw_config_load(&cfg);
+        CHECK_MSG(got == rows[i].want, "%s=\"%s\": %d, want %d", rows[i].name,
+                  rows[i].value, got, rows[i].want);
+        unsetenv(rows[i].name);
+        setenv("LOG_LEVEL", "error", 1);
+    }
+}
+
+static void string_caps(void)
+{
+    char big[GW_CONFIG_STR_MAX * 4 + 1];
+    struct gw_config cfg;
+
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    setenv("GW_ALLOWED_ORIGINS", big, 1);
+    CHECK_INT(gw_config_load(&cfg), -1);
+    big[sizeof(big) - 2] = '\0'; /* exactly the buffer's room */
+    setenv("GW_ALLOWED_ORIGINS", big, 1);
+    CHECK_INT(gw_config_load(&cfg), 0);
+    CHECK_INT(strlen(cfg.allowed_origins), sizeof(big) - 2);
+    unsetenv("GW_ALLOWED_ORIGINS");
+}
+
+int main(void)
+{
+    static const char *const vars[] = {"GW_BIND",    "GW_PORT",   "REDIS_HOST",
+                                       "REDIS_PORT", "LOG_LEVEL", "GW_ID"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    setenv("LOG_LEVEL", "error", 1); /* keep the effective-config lines quiet */
+    defaults();
+    ranges();
+    string_caps();
+    return check_summary();
+}
