@@ -161,16 +161,17 @@ static void on_connect(const redisAsyncContext *ac, int status)
 
     if (!l || l->ac != ac)
         return;
-    gw_timer_cancel(l->deadline);
     if (status != REDIS_OK) {
         l->ac = NULL; /* hiredis frees it after this callback */
         link_lost(l, ac->errstr ? ac->errstr : "connect failed");
         return;
     }
     if (l == &l->r->sub) {
+        /* Up (and the deadline off) once the subscription is confirmed. */
         redisAsyncCommand(l->ac, sub_reply, l->r, "SUBSCRIBE " CHANNEL);
-        return; /* up once the subscription is confirmed */
+        return;
     }
+    gw_timer_cancel(l->deadline);
     l->state = LINK_UP;
     if (l->ever_up)
         l->r->stats.reconnects++;
@@ -463,6 +464,7 @@ static void sub_reply(redisAsyncContext *ac, void *reply, void *priv)
         !reply_is(rep, REDIS_REPLY_ARRAY, 3))
         return;
     if (reply_str_is(rep->element[0], "subscribe")) {
+        gw_timer_cancel(r->sub.deadline);
         r->sub.state = LINK_UP;
         if (r->sub.ever_up)
             r->stats.reconnects++;
