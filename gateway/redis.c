@@ -690,7 +690,12 @@ static void ping_cb(void *user)
     if (!ac)
         return;
     if (r->ping_outstanding) {
+        /*
+         * Same server: a silent subscription cannot be told apart from a
+         * quiet channel, so redial it too; the resubscribe backfills.
+         */
         link_drop(&r->cmd, "ping timeout");
+        link_drop(&r->sub, "ping timeout on the command connection");
         return;
     }
     if (redisAsyncCommand(ac, ping_reply, r, "PING") == REDIS_OK)

@@ -96,3 +96,32 @@ test('a history request while Redis stays down gets an error status after the ti
         await sys.stop();
     }
 });
+
+test('a Redis that stops answering (SIGSTOP) is noticed by the PING watchdog; service resumes after SIGCONT', { timeout: 60000 }, async () => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-redis-stop',
+        gatewayEnv: { GW_REDIS_PING_MS: '300', GW_REDIS_BACKOFF_MIN_MS: '100', GW_REDIS_BACKOFF_MAX_MS: '300' },
+    });
+    const g = sys.gateways[0];
+    const c = await connect(g.url);
+    try {
+        const pub = await Publisher.open(sys.redis.port);
+        const first = await pub.publish(3);
+        await c.until(() => first.every((m) => c.has(m.id)), 10000, 'live messages');
+        sys.redis.proc.kill('SIGSTOP');
+        await waitFor('gateway not ready', async () => (await httpStatus(`${g.httpUrl}/readyz`)) === 503, 10000);
+        sys.redis.proc.kill('SIGCONT');
+        await waitFor('gateway ready again', async () => (await httpStatus(`${g.httpUrl}/readyz`)) === 200, 20000);
+        const second = await pub.publish(3);
+        await c.until(() => second.every((m) => c.has(m.id)), 10000, 'live messages after SIGCONT');
+        assert.deepStrictEqual(c.messages.map((m) => m.id), [...first, ...second].map((m) => m.id));
+        assert.strictEqual(c.closed, null);
+        const m = await metrics(g);
+        assert.ok(m.chat_gw_redis_reconnects_total >= 1);
+        pub.close();
+    } finally {
+        c.close();
+        sys.redis.proc.kill('SIGCONT');
+        await sys.stop();
+    }
+});
