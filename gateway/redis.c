@@ -87,6 +87,7 @@ static void start_sync(struct gw_redis *r);
 static void backfill_next(struct gw_redis *r);
 static void flush_waiting(struct gw_redis *r);
 static void sub_reply(redisAsyncContext *ac, void *reply, void *priv);
+static void cmd_hello(redisAsyncContext *ac, void *reply, void *priv);
 
 /* ---- reply checks ---- */
 
@@ -166,9 +167,23 @@ static void on_connect(const redisAsyncContext *ac, int status)
         link_lost(l, ac->errstr ? ac->errstr : "connect failed");
         return;
     }
-    if (l == &l->r->sub) {
-        /* Up (and the deadline off) once the subscription is confirmed. */
+    /* Up (and the deadline off) once Redis itself has answered. */
+    if (l == &l->r->sub)
         redisAsyncCommand(l->ac, sub_reply, l->r, "SUBSCRIBE " CHANNEL);
+    else
+        redisAsyncCommand(l->ac, cmd_hello, l->r, "PING");
+}
+
+static void cmd_hello(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct gw_redis *r = priv;
+    struct link *l = &r->cmd;
+
+    if (r->freeing || !reply || ac != l->ac)
+        return;
+    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+        /* e.g. LOADING while Redis replays its AOF: not ready yet. */
+        link_drop(l, ((redisReply *)reply)->str);
         return;
     }
     gw_timer_cancel(l->deadline);
@@ -370,8 +385,9 @@ static void backfill_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (r->freeing || !r->backfilling || !rep)
         return; /* resumed when both connections are back */
     if (!reply_is(rep, REDIS_REPLY_ARRAY, 0)) {
-        log_warn("redis", "event=backfill_failed");
-        backfill_finish(r);
+        /* Never skip the gap: redial and read the stream again. */
+        link_drop(&r->cmd, rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                          : "backfill failed");
         return;
     }
     for (size_t i = 0; i < rep->elements; i++) {
