@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The real images, built and run: starts Debian's dockerd on its own socket,
+# builds the images from this checkout (docker/images.sh), checks them
+# (non-root, no compilers, libraries resolve) and runs the scaling drill
+# (tests/docker/drill.js) on a user-defined bridge network.
+# Usage: tests/docker/run.sh [BUILD_DIR]   (BUILD_DIR unused: the images
+# build from source). Ends with "N passed, N failed"; non-zero on failure.
+# When the engine cannot run here the suite says SKIPPED and counts nothing
+# (never a pass) -- unless this machine ran it before (marker in the data
+# root), where an engine that no longer starts is a failure.
+# Environment: DRILL_CLIENTS (300), CHAT_DOCKER_KEEP=1 keeps dockerd running.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+SOCK=${CHAT_DOCKER_SOCK:-unix:///run/docker-chat.sock}
+DATA=${CHAT_DOCKER_ROOT:-/var/lib/docker-chat}
+MARKER=$DATA/.chat-engine-worked
+TAG=0.1.0
+DOCKER=(/usr/bin/docker -H "$SOCK")
+RUN_ID="r$$-$(date +%s)"
+PASS=0
+FAIL=0
+ok() {
+    PASS=$((PASS + 1))
+    echo "ok   $*"
+}
+bad() {
+    FAIL=$((FAIL + 1))
+    echo "FAIL $*"
+}
+finish() {
+    echo "$PASS passed, $FAIL failed"
+    [ "$FAIL" -eq 0 ]
+    exit
+}
+skip() {
+    echo "SKIPPED: $* (not counted as passed)"
+    finish
+}
+secs() { echo $(($(date +%s) - $1)); }
+
+[ "$(id -u)" -eq 0 ] || skip "dockerd needs root here"
+if [ ! -x /usr/sbin/dockerd ] || [ ! -x /usr/bin/docker ]; then
+    skip "docker.io is not installed (apt-get install docker.io mmdebstrap)"
+fi
+command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed"
+[ -d tests/node_modules/ws ] || {
+    bad "tests/node_modules missing: run (cd tests && npm ci)"
+    finish
+}
+
+# One drill at a time per machine: the containers carry the Service names.
+exec 9>/run/docker-chat.lock
+flock -w 600 9 || skip "another docker drill held /run/docker-chat.lock for 10 minutes"
+
+started_engine=0
+cleanup() {
+    local ids
+    ids=$("${DOCKER[@]}" ps -aq --filter "label=chat-drill" 2>/dev/null)
+    # shellcheck disable=SC2086 # one id per word
+    [ -n "$ids" ] && "${DOCKER[@]}" rm -f $ids >/dev/null 2>&1
+    ids=$("${DOCKER[@]}" network ls -q --filter "label=chat-drill" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && "${DOCKER[@]}" network rm $ids >/dev/null 2>&1
+    ids=$("${DOCKER[@]}" volume ls -q --filter "label=chat-drill" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && "${DOCKER[@]}" volume rm $ids >/dev/null 2>&1
+    if [ "$started_engine" -eq 1 ] && [ "${CHAT_DOCKER_KEEP:-0}" != 1 ]; then
+        docker/images.sh stop
+    fi
+    return 0
+}
+
+T=$(date +%s)
+if ! "${DOCKER[@]}" version >/dev/null 2>&1; then
+    if docker/images.sh start; then
+        started_engine=1
+    elif [ -f "$MARKER" ]; then
+        bad "dockerd no longer starts on a machine where it ran before (see /var/log/docker-chat.log)"
+        finish
+    else
+        skip "dockerd cannot start on this machine (see /var/log/docker-chat.log)"
+    fi
+fi
+trap cleanup EXIT
+touch "$MARKER"
+cleanup_leftovers() { started_engine=0 cleanup; }
+cleanup_leftovers
+echo "engine ready in $(secs "$T") s"
+
+# --- images -------------------------------------------------------------
+T=$(date +%s)
+if docker/images.sh build "" "$TAG" &&
+    "${DOCKER[@]}" build --network host -q -f docker/svcproxy.Dockerfile \
+        -t "chat-svcproxy:$TAG" . >/dev/null; then
+    ok "images built from source in $(secs "$T") s"
+else
+    bad "image build failed"
+    finish
+fi
+for img in send gateway frontend redis svcproxy; do
+    size=$("${DOCKER[@]}" image inspect -f '{{.Size}}' "chat-$img:$TAG")
+    echo "figures: chat-$img:$TAG $((size / 1000000)) MB"
+done
+
+for img in send gateway frontend; do
+    user=$("${DOCKER[@]}" image inspect -f '{{.Config.User}}' "chat-$img:$TAG")
+    uid=$("${DOCKER[@]}" run --rm --entrypoint id "chat-$img:$TAG" -u)
+    if [ -n "$user" ] && [ "$uid" != 0 ]; then
+        ok "chat-$img runs as a non-root user ($user)"
+    else
+        bad "chat-$img runs as root"
+    fi
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    if "${DOCKER[@]}" run --rm --entrypoint /bin/sh "chat-$img:$TAG" -c \
+        'for c in cc gcc c99 clang make ld as; do command -v "$c" && exit 1; done; exit 0' >/dev/null; then
+        ok "chat-$img has no compiler or build tools"
+    else
+        bad "chat-$img contains build tools"
+    fi
+done
+for bin in send:/usr/local/bin/chat-send gateway:/usr/local/bin/chat-gateway; do
+    out=$("${DOCKER[@]}" run --rm --entrypoint ldd "chat-${bin%%:*}:$TAG" "${bin#*:}" 2>&1)
+    if [ -n "$out" ] && ! grep -q 'not found' <<<"$out"; then
+        ok "chat-${bin%%:*}: every shared library resolves in the image"
+    else
+        bad "chat-${bin%%:*}: missing libraries: $(grep 'not found' <<<"$out" | tr '\n' ' ')"
+    fi
+done
+
+# --- the drill -----------------------------------------------------------
+free_port() {
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
+}
+port=30222
+if (exec 3<>/dev/tcp/127.0.0.1/30222) 2>/dev/null; then
+    port=$(free_port)
+    echo "port 30222 is busy here; the frontend is published on $port"
+fi
+
+T=$(date +%s)
+out=$(DRILL_DOCKER="${DOCKER[*]}" DRILL_RUN="$RUN_ID" DRILL_PORT="$port" \
+    DRILL_TAG="$TAG" timeout 300 node tests/docker/drill.js 2>&1)
+rc=$?
+printf '%s\n' "$out"
+line=$(tail -n 1 <<<"$out")
+if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    PASS=$((PASS + BASH_REMATCH[1]))
+    FAIL=$((FAIL + BASH_REMATCH[2]))
+    [ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ] && bad "drill exited $rc"
+else
+    bad "drill printed no summary (rc $rc; 124 = timed out)"
+fi
+echo "drill wall time $(secs "$T") s"
+if [ "$FAIL" -ne 0 ]; then
+    mkdir -p tests/out
+    for c in $("${DOCKER[@]}" ps -a --filter "label=chat-drill=$RUN_ID" --format '{{.Names}}'); do
+        "${DOCKER[@]}" logs "$c" >"tests/out/docker-$c.log" 2>&1
+    done
+    echo "container logs in tests/out/docker-*.log"
+fi
+finish
