@@ -1,8 +1,8 @@
 #include "config.h"
 
+#include "conf.h"
 #include "log.h"
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,26 +12,11 @@
 #define KIB 1024LL
 #define MIB (1024LL * 1024)
 
-struct config_item {
-    const char *name;
-    size_t offset;
-    size_t size; /* 0 for integers, else the string buffer size */
-    const char *def;
-    long long min;
-    long long max;
-};
-
 #define INT_ITEM(n, field, d, lo, hi)                                          \
-    {                                                                          \
-        n, offsetof(struct gw_config, field), 0, d, lo, hi                     \
-    }
-#define STR_ITEM(n, field, d)                                                  \
-    {                                                                          \
-        n, offsetof(struct gw_config, field),                                  \
-            sizeof(((struct gw_config *)0)->field), d, 0, 0                    \
-    }
+    CONF_INT(n, struct gw_config, field, d, lo, hi)
+#define STR_ITEM(n, field, d) CONF_STR(n, struct gw_config, field, d)
 
-static const struct config_item items[] = {
+static const struct conf_item items[] = {
     STR_ITEM("GW_BIND", bind, "127.0.0.1"),
     INT_ITEM("GW_PORT", port, "7681", 1, 65535),
     STR_ITEM("REDIS_HOST", redis_host, "127.0.0.1"),
@@ -63,47 +48,6 @@ static const struct config_item items[] = {
              600000),
     INT_ITEM("GW_PRESENCE_TTL_S", presence_ttl_s, "15", 1, 3600),
 };
-
-static int set_int(const struct config_item *it, const char *v, void *dst)
-{
-    char *end;
-    long long n;
-
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    /* strtoll would skip leading blanks; a value is digits only. */
-    if (errno || end == v || *end || (*v != '-' && (*v < '0' || *v > '9')) ||
-        n < it->min || n > it->max) {
-        log_error(
-            "config",
-            "var=%s value=\"%.64s\" error=\"must be an integer from %lld to %lld\"",
-            it->name, v, it->min, it->max);
-        return -1;
-    }
-    *(long long *)dst = n;
-    return 0;
-}
-
-static int set_str(const struct config_item *it, const char *v, void *dst)
-{
-    size_t n = strlen(v);
-
-    if (n >= it->size) {
-        log_error("config", "var=%s error=\"longer than %zu bytes\"", it->name,
-                  it->size - 1);
-        return -1;
-    }
-    memcpy(dst, v, n + 1);
-    return 0;
-}
-
-static void log_item(const struct config_item *it, const void *src)
-{
-    if (it->size)
-        log_info("config", "%s=\"%s\"", it->name, (const char *)src);
-    else
-        log_info("config", "%s=%lld", it->name, *(const long long *)src);
-}
 
 /* Cross-field rules and derived defaults. */
 static int finish(struct gw_config *cfg)
@@ -143,20 +87,9 @@ int gw_config_load(struct gw_config *cfg)
     size_t n = sizeof(items) / sizeof(items[0]);
 
     memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < n; i++) {
-        const struct config_item *it = &items[i];
-        const char *v = getenv(it->name);
-        void *dst = (char *)cfg + it->offset;
-
-        if (!v)
-            v = it->def;
-        if (it->size ? set_str(it, v, dst) : set_int(it, v, dst))
-            return -1;
-    }
-    if (finish(cfg))
+    if (conf_load(items, n, cfg, getenv) || finish(cfg))
         return -1;
-    for (size_t i = 0; i < n; i++)
-        log_item(&items[i], (const char *)cfg + items[i].offset);
+    conf_log(items, n, cfg);
     log_info("config", "GW_ID(effective)=\"%s\"", cfg->id);
     return 0;
 }
