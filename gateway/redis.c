@@ -1,5 +1,6 @@
 #include "redis.h"
 
+#include "layout.h"
 #include "limits.h"
 #include "log.h"
 #include "payload.h"
@@ -13,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HISTORY_KEY  "messages:history"
-#define COUNTER_KEY  "messages:id"
-#define CHANNEL      "messages"
+#define HISTORY_KEY  CHAT_KEY_HISTORY
+#define COUNTER_KEY  CHAT_KEY_COUNTER
+#define CHANNEL      CHAT_CHANNEL
 #define PRESENCE_KEY "presence:gateways"
 #define SWEEP_MS     250
 
@@ -349,7 +350,7 @@ static int entry_fields(const redisReply *e, const char **id,
         return -1;
     f = e->element[1];
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
-        if (reply_str_is(f->element[i], "m") &&
+        if (reply_str_is(f->element[i], CHAT_STREAM_FIELD) &&
             reply_is(f->element[i + 1], REDIS_REPLY_STRING, 0)) {
             *id = e->element[0]->str;
             *m = f->element[i + 1];

@@ -1,0 +1,12 @@
+/*
+ * The Redis layout of PROTOCOL.md §3, named once for both programs.
+ */
+#ifndef CHAT_LAYOUT_H
+#define CHAT_LAYOUT_H
+
+#define CHAT_KEY_COUNTER  "messages:id"      /* string: last id given */
+#define CHAT_KEY_HISTORY  "messages:history" /* stream: entry <id>-0, m */
+#define CHAT_CHANNEL      "messages"         /* pub/sub: "[{...}]" */
+#define CHAT_STREAM_FIELD "m"
+
+#endif
