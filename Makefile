@@ -35,7 +35,7 @@ PC_TEST := $(shell pkg-config --cflags --libs hiredis jansson)
 
 COMMON_OBJ := $(patsubst %.c,$(OUT)/%.o,$(wildcard common/*.c))
 FCGI_OBJ   := $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/*.c)) \
-              $(OUT)/gen/publish_lua.o
+              $(OUT)/gen/publish_lua.o $(OUT)/gen/ratelimit_lua.o
 GW_OBJ     := $(patsubst %.c,$(OUT)/%.o,$(wildcard gateway/*.c))
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -55,11 +55,12 @@ $(OUT)/chat-send: $(FCGI_OBJ) $(COMMON_OBJ)
 $(OUT)/chat-gateway: $(GW_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS) $(PC_GW)
 
-# fcgi/publish.lua is the single source of the atomic step; it is compiled
-# in as a string so the binary needs no file at run time.
-$(OUT)/gen/publish_lua.c: fcgi/publish.lua tools/embed.sh
+# fcgi/publish.lua is the single source of the atomic step (and
+# fcgi/ratelimit.lua of the token bucket); each is compiled in as a string
+# so the binary needs no file at run time.
+$(OUT)/gen/%_lua.c: fcgi/%.lua tools/embed.sh
 	@mkdir -p $(@D)
-	sh tools/embed.sh store_publish_lua $< > $@
+	sh tools/embed.sh store_$*_lua $< > $@
 
 $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

@@ -33,8 +33,7 @@ int log_enabled(enum log_level level)
     return level <= max_level;
 }
 
-void log_emit(enum log_level level, const char *component, const char *fmt,
-              ...)
+void log_emit(enum log_level level, const char *component, const char *fmt, ...)
 {
     char line[1024];
     int n;
@@ -55,4 +54,18 @@ void log_emit(enum log_level level, const char *component, const char *fmt,
     line[used] = '\n';
     /* One fwrite per line keeps lines whole when threads log at once. */
     fwrite(line, 1, used + 1, stderr);
+}
+
+void log_line(enum log_level level, const char *line)
+{
+    char buf[1024];
+    size_t n = strlen(line);
+
+    if (!log_enabled(level))
+        return;
+    if (n > sizeof(buf) - 1)
+        n = sizeof(buf) - 1;
+    memcpy(buf, line, n);
+    buf[n] = '\n';
+    fwrite(buf, 1, n + 1, stderr);
 }

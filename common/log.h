@@ -26,8 +26,14 @@ void log_set_level(enum log_level level);
 int log_enabled(enum log_level level);
 
 /* Write one line "level component <formatted>" if level is enabled. */
-void log_emit(enum log_level level, const char *component, const char *fmt,
-              ...) __attribute__((format(printf, 3, 4)));
+void log_emit(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Write line (no newline in it) as one line if level is enabled: for
+ * callers that format a whole structured record themselves.
+ */
+void log_line(enum log_level level, const char *line);
 
 #define log_error(comp, ...) log_emit(LOG_LEVEL_ERROR, comp, __VA_ARGS__)
 #define log_warn(comp, ...)  log_emit(LOG_LEVEL_WARN, comp, __VA_ARGS__)

@@ -1,0 +1,72 @@
+#include "config.h"
+
+#include "conf.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define INT_ITEM(n, field, d, lo, hi)                                          \
+    CONF_INT(n, struct send_config, field, d, lo, hi)
+#define STR_ITEM(n, field, d) CONF_STR(n, struct send_config, field, d)
+
+static const struct conf_item items[] = {
+    STR_ITEM("SEND_BIND", bind, "127.0.0.1"),
+    INT_ITEM("SEND_PORT", port, "9000", 1, 65535),
+    INT_ITEM("SEND_HEALTH_PORT", health_port, "9100", 0, 65535),
+    INT_ITEM("SEND_THREADS", threads, "0", 0, 256),
+    INT_ITEM("SEND_BACKLOG", backlog, "1024", 1, 65535),
+    STR_ITEM("REDIS_HOST", redis_host, "127.0.0.1"),
+    INT_ITEM("REDIS_PORT", redis_port, "6379", 1, 65535),
+    INT_ITEM("REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000),
+    INT_ITEM("REDIS_CONNECT_TIMEOUT_MS", redis_connect_timeout_ms, "500", 10,
+             60000),
+    INT_ITEM("REDIS_BACKOFF_MIN_MS", redis_backoff_min_ms, "50", 1, 60000),
+    INT_ITEM("REDIS_BACKOFF_MAX_MS", redis_backoff_max_ms, "1000", 1, 60000),
+    INT_ITEM("CHAT_HISTORY_MAX", history_max, "100000", 1, 1000000000),
+    INT_ITEM("SEND_RATE_PER_MIN", rate_per_min, "0", 0, 6000000),
+    INT_ITEM("SEND_RATE_BURST", rate_burst, "10", 1, 100000),
+    STR_ITEM("LOG_LEVEL", log_level, "info"),
+};
+
+static int finish(struct send_config *cfg)
+{
+    enum log_level lvl;
+
+    if (log_level_parse(cfg->log_level, &lvl)) {
+        log_error("config",
+                  "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
+        return -1;
+    }
+    log_set_level(lvl);
+    if (cfg->redis_backoff_max_ms < cfg->redis_backoff_min_ms) {
+        log_error(
+            "config",
+            "var=REDIS_BACKOFF_MAX_MS error=\"must not be below REDIS_BACKOFF_MIN_MS\"");
+        return -1;
+    }
+    if (cfg->health_port == cfg->port) {
+        log_error("config",
+                  "var=SEND_HEALTH_PORT error=\"must differ from SEND_PORT\"");
+        return -1;
+    }
+    if (cfg->threads == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+        cfg->threads = cores > 0 ? cores : 1;
+    }
+    return 0;
+}
+
+int send_config_load(struct send_config *cfg)
+{
+    size_t n = sizeof(items) / sizeof(items[0]);
+
+    memset(cfg, 0, sizeof(*cfg));
+    if (conf_load(items, n, cfg, getenv) || finish(cfg))
+        return -1;
+    conf_log(items, n, cfg);
+    log_info("config", "SEND_THREADS(effective)=%lld", cfg->threads);
+    return 0;
+}

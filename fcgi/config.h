@@ -1,0 +1,37 @@
+/*
+ * The send handler's configuration, read once from the environment. This
+ * is the only file of fcgi/ that calls getenv().
+ */
+#ifndef SEND_CONFIG_H
+#define SEND_CONFIG_H
+
+#include "chat_msg.h"
+
+#define SEND_CONFIG_STR_MAX 256
+
+struct send_config {
+    char bind[SEND_CONFIG_STR_MAX]; /* FastCGI listen address */
+    long long port;
+    long long health_port; /* /healthz /readyz /metrics; 0 = none */
+    long long threads;     /* 0 = one per online core */
+    long long backlog;
+    char redis_host[SEND_CONFIG_STR_MAX];
+    long long redis_port;
+    long long redis_timeout_ms;
+    long long redis_connect_timeout_ms;
+    long long redis_backoff_min_ms;
+    long long redis_backoff_max_ms;
+    long long history_max;
+    long long rate_per_min; /* messages per client address; 0 = off */
+    long long rate_burst;
+    char log_level[16];
+};
+
+/*
+ * Fill *cfg from the environment with defaults, resolve threads = 0 to the
+ * number of online cores, and log the effective values. Returns 0, or -1
+ * after logging which variable is wrong and why.
+ */
+CHAT_WUR int send_config_load(struct send_config *cfg);
+
+#endif

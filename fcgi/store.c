@@ -1,0 +1,356 @@
+/*
+ * See store.h. Replies live only until freeReplyObject(); what is kept is
+ * copied out first.
+ */
+#include "store.h"
+
+#include "layout.h"
+#include "log.h"
+
+#include <hiredis.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define SHA_SIZE 41 /* 40 hex digits and NUL */
+
+/* Generated from fcgi/publish.lua and fcgi/ratelimit.lua (tools/embed.sh). */
+extern const char store_publish_lua[];
+extern const char store_ratelimit_lua[];
+
+struct store {
+    const struct store_options *opt;
+    struct store_shared *sh;
+    redisContext *ctx;
+    unsigned seed; /* jitter */
+    char publish_sha[SHA_SIZE];
+    char rate_sha[SHA_SIZE];
+};
+
+/* Errors that mean "Redis is there but cannot run it now": nothing ran. */
+static const char *const busy_prefixes[] = {
+    "LOADING", "BUSY",     "MASTERDOWN", "READONLY",   "OOM",
+    "MISCONF", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN"};
+
+static long long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct timeval tv_ms(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    return tv;
+}
+
+void store_shared_init(struct store_shared *sh, int backoff_min_ms)
+{
+    atomic_init(&sh->retry_at_ms, 0);
+    atomic_init(&sh->backoff_ms, backoff_min_ms);
+    atomic_init(&sh->dials_failed, 0);
+    atomic_init(&sh->reconnects, 0);
+    atomic_init(&sh->errors, 0);
+    atomic_init(&sh->connects, 0);
+}
+
+/* ==== link state ==== */
+
+/* Redis failed us: no call starts a dial or a command until the backoff
+ * (halved and jittered, so workers spread out) has passed. */
+static void mark_down(struct store *s, const char *why)
+{
+    long long b = atomic_load(&s->sh->backoff_ms);
+    long long wait = b / 2 + rand_r(&s->seed) % (b / 2 + 1);
+    long long next =
+        b * 2 > s->opt->backoff_max_ms ? s->opt->backoff_max_ms : b * 2;
+
+    if (atomic_exchange(&s->sh->retry_at_ms, now_ms() + wait) == 0)
+        log_warn("store", "event=redis_down host=%s port=%d error=\"%s\"",
+                 s->opt->host, s->opt->port, why);
+    atomic_store(&s->sh->backoff_ms, next);
+}
+
+static void mark_up(struct store *s)
+{
+    if (atomic_exchange(&s->sh->retry_at_ms, 0) != 0)
+        log_info("store", "event=redis_up host=%s port=%d", s->opt->host,
+                 s->opt->port);
+    atomic_store(&s->sh->backoff_ms, s->opt->backoff_min_ms);
+}
+
+static void drop(struct store *s)
+{
+    redisFree(s->ctx);
+    s->ctx = NULL;
+}
+
+/*
+ * An idle request/response link has nothing to read; anything readable is
+ * the peer's EOF (Redis restarted) or garbage, so the link is dead and
+ * nothing sent on it could have run.
+ */
+static bool link_stale(const redisContext *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+
+    return poll(&p, 1, 0) != 0;
+}
+
+static bool reply_is_busy(const redisReply *r)
+{
+    size_t n = sizeof(busy_prefixes) / sizeof(busy_prefixes[0]);
+
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(busy_prefixes[i]);
+
+        if (r->len >= k && memcmp(r->str, busy_prefixes[i], k) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool reply_is_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+           memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+/* One command; NULL when the link failed (it is then dropped). */
+static redisReply *command(struct store *s, int argc, const char **argv,
+                           const size_t *lens)
+{
+    redisReply *r = redisCommandArgv(s->ctx, argc, argv, lens);
+
+    if (!r) {
+        atomic_fetch_add(&s->sh->errors, 1);
+        mark_down(s, s->ctx->errstr);
+        drop(s);
+    }
+    return r;
+}
+
+/* SCRIPT LOAD src into sha. Returns STORE_OK or the failure. */
+static enum store_err load_script(struct store *s, const char *src,
+                                  char sha[SHA_SIZE])
+{
+    const char *argv[] = {"SCRIPT", "LOAD", src};
+    size_t lens[] = {6, 4, strlen(src)};
+    redisReply *r = command(s, 3, argv, lens);
+    enum store_err rc = STORE_OK;
+
+    if (!r)
+        return STORE_ERR_DOWN;
+    if (r->type == REDIS_REPLY_STRING && r->len == SHA_SIZE - 1) {
+        memcpy(sha, r->str, SHA_SIZE - 1);
+        sha[SHA_SIZE - 1] = '\0';
+    } else if (r->type == REDIS_REPLY_ERROR && reply_is_busy(r)) {
+        rc = STORE_ERR_DOWN;
+    } else {
+        log_error("store", "event=script_load_failed type=%d error=\"%.200s\"",
+                  r->type, r->type == REDIS_REPLY_ERROR ? r->str : "");
+        rc = STORE_ERR_REPLY;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+static enum store_err dial(struct store *s)
+{
+    redisContext *c = redisConnectWithTimeout(
+        s->opt->host, s->opt->port, tv_ms(s->opt->connect_timeout_ms));
+    enum store_err rc;
+
+    if (!c || c->err) {
+        atomic_fetch_add(&s->sh->dials_failed, 1);
+        mark_down(s, c ? c->errstr : "out of memory");
+        redisFree(c);
+        return STORE_ERR_DOWN;
+    }
+    if (redisSetTimeout(c, tv_ms(s->opt->timeout_ms)) != REDIS_OK ||
+        redisEnableKeepAlive(c) != REDIS_OK) {
+        mark_down(s, c->errstr);
+        redisFree(c);
+        return STORE_ERR_DOWN;
+    }
+    s->ctx = c;
+    rc = load_script(s, store_publish_lua, s->publish_sha);
+    if (rc == STORE_OK)
+        rc = load_script(s, store_ratelimit_lua, s->rate_sha);
+    if (rc != STORE_OK) {
+        /* A link that failed was already marked down by command(). */
+        if (s->ctx) {
+            mark_down(s, "SCRIPT LOAD refused");
+            drop(s);
+        }
+        return rc;
+    }
+    if (atomic_fetch_add(&s->sh->connects, 1) > 0)
+        atomic_fetch_add(&s->sh->reconnects, 1);
+    mark_up(s);
+    return STORE_OK;
+}
+
+enum store_err store_connect(struct store *s)
+{
+    long long retry_at = atomic_load(&s->sh->retry_at_ms);
+
+    if (retry_at && now_ms() < retry_at)
+        return STORE_ERR_DOWN;
+    if (s->ctx && link_stale(s->ctx))
+        drop(s);
+    return s->ctx ? STORE_OK : dial(s);
+}
+
+/* ==== public ==== */
+
+struct store *store_new(const struct store_options *opt,
+                        struct store_shared *sh)
+{
+    struct store *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->opt = opt;
+    s->sh = sh;
+    s->seed = (unsigned)now_ms() ^ (unsigned)(uintptr_t)s;
+    return s;
+}
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    redisFree(s->ctx);
+    free(s);
+}
+
+enum store_err store_ping(struct store *s)
+{
+    const char *argv[] = {"PING"};
+    size_t lens[] = {4};
+    enum store_err rc = store_connect(s);
+    redisReply *r;
+
+    if (rc != STORE_OK)
+        return rc;
+    r = command(s, 1, argv, lens);
+    if (!r)
+        return STORE_ERR_DOWN;
+    rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0
+             ? STORE_OK
+             : STORE_ERR_DOWN;
+    freeReplyObject(r);
+    return rc;
+}
+
+/*
+ * EVALSHA, reloading the script once on NOSCRIPT (Redis restarted without
+ * it). argv[1] must be the script's sha buffer, refreshed by the reload.
+ * Returns the reply (caller frees) or NULL with *rc set.
+ */
+static redisReply *evalsha(struct store *s, const char *src, char *sha,
+                           int argc, const char **argv, const size_t *lens,
+                           enum store_err *rc)
+{
+    redisReply *r;
+
+    *rc = store_connect(s);
+    if (*rc != STORE_OK)
+        return NULL;
+    r = command(s, argc, argv, lens);
+    if (r && reply_is_noscript(r)) {
+        freeReplyObject(r);
+        *rc = load_script(s, src, sha);
+        if (*rc != STORE_OK)
+            return NULL;
+        r = command(s, argc, argv, lens);
+    }
+    if (!r) {
+        *rc = STORE_ERR_DOWN;
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        *rc = reply_is_busy(r) ? STORE_ERR_DOWN : STORE_ERR_REPLY;
+        if (*rc == STORE_ERR_REPLY)
+            log_error("store", "event=script_error error=\"%.200s\"", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+enum store_err store_publish(struct store *s, const char *msg, size_t len,
+                             bool keep, char **out, size_t *out_len)
+{
+    char maxlen[24];
+    const char *argv[] = {"EVALSHA",        s->publish_sha,   "2",
+                          CHAT_KEY_COUNTER, CHAT_KEY_HISTORY, msg,
+                          keep ? "1" : "0", maxlen,           CHAT_CHANNEL};
+    size_t lens[9];
+    enum store_err rc;
+    redisReply *r;
+
+    snprintf(maxlen, sizeof(maxlen), "%lld", s->opt->history_max);
+    for (size_t i = 0; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    lens[5] = len;
+    lens[1] = SHA_SIZE - 1;
+    r = evalsha(s, store_publish_lua, s->publish_sha, 9, argv, lens, &rc);
+    if (!r)
+        return rc;
+    rc = STORE_ERR_REPLY;
+    if (r->type == REDIS_REPLY_STRING) {
+        *out = malloc(r->len + 1);
+        rc = *out ? STORE_OK : STORE_ERR_NOMEM;
+        if (*out) {
+            memcpy(*out, r->str, r->len);
+            (*out)[r->len] = '\0';
+            *out_len = r->len;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+enum store_err store_rate_take(struct store *s, const char *client, size_t len,
+                               long long per_min, long long burst,
+                               bool *allowed, long long *retry_ms)
+{
+    char key[96];
+    char rate[24];
+    char cap[24];
+    int klen = snprintf(key, sizeof(key), "ratelimit:%.*s",
+                        (int)(len > 64 ? 64 : len), client);
+    const char *argv[] = {"EVALSHA", s->rate_sha, "1", key, rate, cap};
+    size_t lens[6];
+    enum store_err rc;
+    redisReply *r;
+
+    snprintf(rate, sizeof(rate), "%lld", per_min);
+    snprintf(cap, sizeof(cap), "%lld", burst);
+    for (size_t i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    lens[1] = SHA_SIZE - 1;
+    lens[3] = (size_t)klen;
+    r = evalsha(s, store_ratelimit_lua, s->rate_sha, 6, argv, lens, &rc);
+    if (!r)
+        return rc;
+    rc = STORE_ERR_REPLY;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[1]->type == REDIS_REPLY_INTEGER) {
+        *allowed = r->element[0]->integer == 1;
+        *retry_ms = r->element[1]->integer;
+        rc = STORE_OK;
+    }
+    freeReplyObject(r);
+    return rc;
+}

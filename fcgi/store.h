@@ -1,0 +1,100 @@
+/*
+ * The send handler's Redis side: one blocking connection per worker, the
+ * atomic publish step (fcgi/publish.lua) run with EVALSHA, and the
+ * optional token bucket (fcgi/ratelimit.lua). This is the only file of
+ * fcgi/ that includes hiredis.
+ *
+ * Every call is bounded in time: connecting by connect_timeout_ms, each
+ * command by timeout_ms. A broken connection is dropped and dialled again
+ * on a later call; while Redis is known to be down, calls fail at once
+ * until the shared backoff expires, so a worker never waits on a dead
+ * Redis more than once per backoff step.
+ */
+#ifndef SEND_STORE_H
+#define SEND_STORE_H
+
+#include "chat_msg.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum store_err {
+    STORE_OK = 0,
+    STORE_ERR_DOWN,  /* not reachable, timed out or busy: nothing was done */
+    STORE_ERR_REPLY, /* Redis answered something the scripts never return */
+    STORE_ERR_NOMEM
+};
+
+/*
+ * What every connection of one process shares: Redis is one server, so an
+ * outage seen by one worker is an outage for all. The backoff doubles
+ * (with jitter) on each failed dial and resets on a successful one. Create
+ * with store_shared_init(); all members are atomic, so workers and the
+ * health thread use it without a lock.
+ */
+struct store_shared {
+    atomic_llong retry_at_ms; /* monotonic ms before which no dial starts */
+    atomic_llong backoff_ms;
+    atomic_ullong dials_failed;
+    atomic_ullong reconnects; /* successful dials after the first */
+    atomic_ullong errors;     /* commands that failed on a live link */
+    atomic_ullong connects;
+};
+
+struct store_options {
+    const char *host; /* borrowed for the store's lifetime */
+    int port;
+    int timeout_ms;
+    int connect_timeout_ms;
+    int backoff_min_ms;
+    int backoff_max_ms;
+    long long history_max; /* MAXLEN ~ of the stream */
+};
+
+struct store;
+
+/* Zero the counters and start with no backoff. */
+void store_shared_init(struct store_shared *sh, int backoff_min_ms);
+
+/*
+ * A store that dials on first use. opt and sh are borrowed and must
+ * outlive it. NULL when out of memory. Free with store_free().
+ */
+CHAT_WUR struct store *store_new(const struct store_options *opt,
+                                 struct store_shared *sh);
+
+/* Close the connection and free. store_free(NULL) does nothing. */
+void store_free(struct store *s);
+
+/* Dial now if not connected (and the backoff allows); STORE_OK if up. */
+CHAT_WUR enum store_err store_connect(struct store *s);
+
+/* PING: STORE_OK when Redis answers PONG within the timeout. */
+CHAT_WUR enum store_err store_ping(struct store *s);
+
+/*
+ * Run the publish step for msg (len bytes: the message JSON without "id",
+ * as chat_msg_encode() writes it): give the id, store it in the stream
+ * when keep is true, publish it. On STORE_OK *out is the published message
+ * text with its id (malloc'd, NUL-terminated, *out_len bytes); the caller
+ * free()s it. On STORE_ERR_DOWN the step did not run, except when the
+ * link failed after the command was sent: then Redis may have run it and
+ * the caller cannot know (PROTOCOL.md's 503 promise has that one gap).
+ */
+CHAT_WUR enum store_err store_publish(struct store *s, const char *msg,
+                                      size_t len, bool keep, char **out,
+                                      size_t *out_len);
+
+/*
+ * Take one token from the bucket of client (len bytes, e.g. the remote
+ * address): per_min tokens per minute, at most burst saved. *allowed
+ * tells the verdict; when refused, *retry_ms is how long until a token is
+ * there.
+ */
+CHAT_WUR enum store_err store_rate_take(struct store *s, const char *client,
+                                        size_t len, long long per_min,
+                                        long long burst, bool *allowed,
+                                        long long *retry_ms);
+
+#endif
