@@ -78,16 +78,21 @@ $(OUT)/common/%.o: common/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags jansson) -c -o $@ $<
 
 # A unit test test_X links the common objects plus the module X of fcgi/
-# or gateway/, and any extra objects named in TEST_DEPS_X.
+# or gateway/ (or the file named in TEST_MODULE_X, where both programs have
+# an X), and any extra objects named in TEST_DEPS_X.
 TEST_DEPS_form :=
 TEST_DEPS_fanout := $(OUT)/gateway/frame.o
+TEST_MODULE_gw_config := gateway/config.c
+TEST_MODULE_send_config := fcgi/config.c
+TEST_MODULE_send_metrics := fcgi/metrics.c
+test_module = $(or $(TEST_MODULE_$(1)),$(wildcard fcgi/$(1).c gateway/$(1).c))
 
 define unit_rule
 $(OUT)/tests/$(1): tests/unit/$(1).c $(COMMON_OBJ) \
-    $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/$(2).c gateway/$(2).c)) \
+    $(patsubst %.c,$(OUT)/%.o,$(call test_module,$(2))) \
     $(TEST_DEPS_$(2))
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(addprefix -I,$(dir $(wildcard fcgi/$(2).c gateway/$(2).c))) \
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(addprefix -I,$(dir $(call test_module,$(2)))) \
 	    -o $$@ $$(filter %.c %.o,$$^) $$(LDFLAGS) $$(PC_TEST)
 endef
 $(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(basename $(notdir $(t))),$(patsubst test_%,%,$(basename $(notdir $(t)))))))

@@ -78,9 +78,14 @@ run_suite() {
 }
 
 unit_tests() {
-    local t p=0 f=0 out
-    for t in build/asan/tests/test_*; do
-        [ -x "$t" ] || continue
+    local src t p=0 f=0 out line
+    for src in tests/unit/test_*.c; do
+        t=build/asan/tests/$(basename "$src" .c)
+        if [ ! -x "$t" ]; then
+            say "$t was not built"
+            f=$((f + 1))
+            continue
+        fi
         out=$("$t" 2>&1) || true
         printf '%s\n' "$out"
         line=$(tail -n 1 <<<"$out")

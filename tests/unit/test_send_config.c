@@ -1,0 +1,107 @@
+/* fcgi/config.c: every variable has a default, a range, a clear error. */
+#include "check.h"
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct row {
+    const char *name;
+    const char *value;
+    int want; /* 0 accepted, -1 refused */
+};
+
+static const struct row rows[] = {
+    {"SEND_PORT", "1", 0},
+    {"SEND_PORT", "65535", 0},
+    {"SEND_PORT", "0", -1},
+    {"SEND_PORT", "65536", -1},
+    {"SEND_PORT", "90x", -1},
+    {"SEND_PORT", "+90", -1},
+    {"SEND_HEALTH_PORT", "0", 0}, /* 0 turns the health port off */
+    {"SEND_HEALTH_PORT", "65536", -1},
+    {"SEND_HEALTH_PORT", "9000", -1}, /* the FastCGI port's default */
+    {"SEND_THREADS", "256", 0},
+    {"SEND_THREADS", "257", -1},
+    {"SEND_THREADS", "-1", -1},
+    {"REDIS_TIMEOUT_MS", "10", 0},
+    {"REDIS_TIMEOUT_MS", "9", -1},
+    {"REDIS_TIMEOUT_MS", "60000", 0},
+    {"REDIS_TIMEOUT_MS", "60001", -1},
+    {"REDIS_BACKOFF_MAX_MS", "49", -1}, /* below the 50 ms minimum */
+    {"REDIS_BACKOFF_MAX_MS", "50", 0},
+    {"CHAT_HISTORY_MAX", "0", -1},
+    {"CHAT_HISTORY_MAX", "1", 0},
+    {"SEND_RATE_PER_MIN", "6000000", 0},
+    {"SEND_RATE_PER_MIN", "6000001", -1},
+    {"SEND_RATE_BURST", "0", -1},
+    {"SEND_RATE_BURST", "1", 0},
+    {"LOG_LEVEL", "warn", 0},
+    {"LOG_LEVEL", "WARN", -1},
+};
+
+static void defaults(void)
+{
+    struct send_config cfg;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    CHECK_INT(send_config_load(&cfg), 0);
+    CHECK_STR(cfg.bind, "127.0.0.1");
+    CHECK_INT(cfg.port, 9000);
+    CHECK_INT(cfg.health_port, 9100);
+    CHECK_INT(cfg.threads, cores > 0 ? cores : 1); /* 0 means one per core */
+    CHECK_STR(cfg.redis_host, "127.0.0.1");
+    CHECK_INT(cfg.redis_port, 6379);
+    CHECK_INT(cfg.redis_timeout_ms, 1000);
+    CHECK_INT(cfg.history_max, 100000);
+    CHECK_INT(cfg.rate_per_min, 0); /* rate limiting is off by default */
+}
+
+static void ranges(void)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct send_config cfg;
+        int got;
+
+        setenv(rows[i].name, rows[i].value, 1);
+        got = send_config_load(&cfg);
+        CHECK_MSG(got == rows[i].want, "%s=\"%s\": %d, want %d", rows[i].name,
+                  rows[i].value, got, rows[i].want);
+        unsetenv(rows[i].name);
+        setenv("LOG_LEVEL", "error", 1);
+    }
+}
+
+static void string_caps(void)
+{
+    char big[SEND_CONFIG_STR_MAX + 1];
+    struct send_config cfg;
+
+    memset(big, 'h', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    setenv("REDIS_HOST", big, 1);
+    CHECK_INT(send_config_load(&cfg), -1);
+    big[sizeof(big) - 2] = '\0'; /* exactly the buffer's room */
+    setenv("REDIS_HOST", big, 1);
+    CHECK_INT(send_config_load(&cfg), 0);
+    CHECK_INT(strlen(cfg.redis_host), sizeof(big) - 2);
+    unsetenv("REDIS_HOST");
+}
+
+int main(void)
+{
+    static const char *const vars[] = {
+        "SEND_BIND",         "SEND_PORT",        "SEND_HEALTH_PORT",
+        "SEND_THREADS",      "REDIS_HOST",       "REDIS_PORT",
+        "REDIS_TIMEOUT_MS",  "CHAT_HISTORY_MAX", "LOG_LEVEL",
+        "SEND_RATE_PER_MIN", "SEND_RATE_BURST"};
+
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    setenv("LOG_LEVEL", "error", 1); /* keep the effective-config lines quiet */
+    defaults();
+    ranges();
+    string_caps();
+    return check_summary();
+}
