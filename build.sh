@@ -61,10 +61,12 @@ run_suite() {
     say "=== $name"
     "$@" 2>&1 | tee "$log" || rc=$?
     line=$(grep -E '([0-9]+) passed, ([0-9]+) failed' "$log" | tail -n 1 || true)
-    p=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/p' <<<"$line")
-    f=$(sed -nE 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/p' <<<"$line")
-    p=${p:-0}
-    f=${f:-0}
+    p=0
+    f=0
+    if [[ $line =~ (^|[^0-9])([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        p=${BASH_REMATCH[2]}
+        f=${BASH_REMATCH[3]}
+    fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         say "$name exited with $rc"
         f=1
@@ -110,7 +112,9 @@ style_checks() {
         f=$((f + 1))
     fi
     # curl's idea: unsafe functions are banned outright.
-    if grep -nwE 'sprintf|strcpy|strcat|strtok|atoi|gets' "${files[@]}"; then
+    # A call, not the word: "gets" is common English in comments.
+    if grep -nE '\<(v?sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' \
+        "${files[@]}"; then
         say "banned function used"
         f=$((f + 1))
     else
