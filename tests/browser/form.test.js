@@ -94,6 +94,7 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
         assert.match(await page.textContent('#form-error'), /not sent/i);
         assert.equal(await page.inputValue('#content'), 'sent while Redis is down');
         await sys.startRedis();
+        await sys.waitReady();
     });
 
     await t.test('keyboard only: skip link, type, Ctrl+Enter', async () => {

@@ -150,6 +150,21 @@ class System {
         });
     }
 
+    /*
+     * Every running send handler and gateway answers /readyz with 200: what
+     * a load balancer waits for before it sends traffic again (after a
+     * Redis restart the servers reconnect on their own backoff).
+     */
+    async waitReady() {
+        const urls = [
+            ...this.sendHandlers.filter((h) => h.proc && h.proc.exitCode === null)
+                .map((h) => `http://127.0.0.1:${h.healthPort}/readyz`),
+            ...this.gateways.filter((g) => g.proc && g.proc.exitCode === null)
+                .map((g) => `${g.httpUrl}/readyz`),
+        ];
+        for (const u of urls) await waitFor(u, async () => (await httpStatus(u)) === 200);
+    }
+
     async stopRedis(sig = 'SIGTERM') {
         await kill(this.redis.proc, sig);
     }
