@@ -23,7 +23,7 @@ static const struct conf_item items[] = {
     INT_ITEM("REDIS_CONNECT_TIMEOUT_MS", redis_connect_timeout_ms, "500", 10,
              60000),
     INT_ITEM("REDIS_BACKOFF_MIN_MS", redis_backoff_min_ms, "50", 1, 60000),
-    INT_ITEM("REDIS_BACKOFF_MAX_MS", redis_backoff_max_ms, "1000", 1, 60000),
+    INT_ITEM("REDIS_BACKOFF_MAX_MS", redis_backoff_max_ms, "500", 1, 60000),
     INT_ITEM("CHAT_HISTORY_MAX", history_max, "100000", 1, 1000000000),
     INT_ITEM("SEND_RATE_PER_MIN", rate_per_min, "0", 0, 6000000),
     INT_ITEM("SEND_RATE_BURST", rate_burst, "10", 1, 100000),

@@ -87,6 +87,7 @@ struct worker {
     struct store *store;
     pthread_t thread;
     FCGX_Request req;
+    size_t body_len; /* of the request being served, for its log line */
     struct chat_msg msg;
     char body[CHAT_BODY_MAX + 1];
 };
@@ -99,7 +100,6 @@ struct outcome {
     long long retry_after_s;
     char *json; /* the published message on ANSWER_OK, malloc'd */
     size_t json_len;
-    size_t body_len;
 };
 
 static const char *param(struct worker *w, const char *name)
@@ -184,6 +184,7 @@ static int read_body(struct worker *w, size_t len)
         got += (size_t)n;
     }
     w->body[len] = '\0';
+    w->body_len = len;
     return 0;
 }
 
@@ -252,11 +253,8 @@ static struct outcome handle(struct worker *w)
     if (read_body(w, len))
         return fail(ANSWER_BAD_REQUEST,
                     "the body ended before Content-Length bytes", NULL);
-    if (form_parse(&type, w->body, len, &fields, &ferr)) {
-        o = form_failed(&ferr);
-        o.body_len = len;
-        return o;
-    }
+    if (form_parse(&type, w->body, len, &fields, &ferr))
+        return form_failed(&ferr);
     clock_gettime(CLOCK_REALTIME, &received);
     if (chat_msg_parse(&fields, &received, &w->msg, &cerr))
         return fail(cerr.code == CHAT_ERR_NOMEM ? ANSWER_INTERNAL
@@ -265,9 +263,7 @@ static struct outcome handle(struct worker *w)
     o = rate_limit(w);
     if (o.answer != ANSWER_OK)
         return o;
-    o = publish(w);
-    o.body_len = len;
-    return o;
+    return publish(w);
 }
 
 /* ==== answering ==== */
@@ -314,7 +310,7 @@ static void log_answer(struct worker *w, const struct outcome *o,
         "answer", "status", answers[o->answer].status, "error",
         o->message ? o->message : answers[o->answer].message, "field", o->field,
         "method", method ? method : "", "remote", remote ? remote : "",
-        "body_bytes", (json_int_t)o->body_len, "duration_us", (json_int_t)usec);
+        "body_bytes", (json_int_t)w->body_len, "duration_us", (json_int_t)usec);
     line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     if (line)
         log_line(level, line);
@@ -356,6 +352,7 @@ static void serve(struct worker *w)
     long long usec;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
+    w->body_len = 0;
     o = handle(w);
     respond(w, &o);
     usec = elapsed_us(&start);
