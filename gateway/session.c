@@ -162,22 +162,46 @@ static int append_fragment(struct gw_session *s, const void *in, size_t len)
     return 0;
 }
 
+/*
+ * A frame we will not serve (binary, or over CHAT_WS_FRAME_MAX) is read to
+ * its end and dropped, and only then is the close sent: closing with the
+ * rest of the peer's frame unread makes the kernel answer with a reset,
+ * which can destroy the close frame before the peer reads it. A frame
+ * that never ends is cut off by the timeout.
+ */
+static int refuse_frame(struct gw_server *srv, struct gw_session *s)
+{
+    struct lws *wsi = s->wsi;
+
+    if (!s->refuse_code) {
+        int binary = lws_frame_is_binary(wsi);
+
+        s->refuse_code = binary ? LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE
+                                : LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+        s->refuse_reason = binary ? "binary frames are refused"
+                                  : "request larger than 4096 bytes";
+        free(s->rx);
+        s->rx = NULL;
+        s->rx_len = 0;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+                        (int)((srv->cfg->slow_close_grace_ms + 999) / 1000));
+    }
+    if (lws_is_final_fragment(wsi))
+        gw_session_close_later(s, s->refuse_code, s->refuse_reason,
+                               srv->cfg->slow_close_grace_ms);
+    return 0;
+}
+
 int gw_session_receive(struct gw_server *srv, struct gw_session *s,
                        const void *in, size_t len)
 {
     struct lws *wsi = s->wsi;
 
-    if (lws_frame_is_binary(wsi)) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-                         (unsigned char *)"binary frames are refused", 25);
-        return -1;
-    }
-    if (s->rx_len + len + lws_remaining_packet_payload(wsi) >
-        CHAT_WS_FRAME_MAX) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         (unsigned char *)"request larger than 4096 bytes", 30);
-        return -1;
-    }
+    if (s->close_code)
+        return 0;
+    if (s->refuse_code || lws_frame_is_binary(wsi) ||
+        s->rx_len + len + lws_remaining_packet_payload(wsi) > CHAT_WS_FRAME_MAX)
+        return refuse_frame(srv, s);
     if (!s->rx && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
         handle_request(srv, s, in, len);
         return 0;

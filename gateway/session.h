@@ -36,6 +36,8 @@ struct gw_session {
     size_t rx_len;
     int close_code; /* non-zero: close with it at the next chance */
     const char *close_reason;
+    int refuse_code; /* non-zero: close with it once the frame has ended */
+    const char *refuse_reason;
 };
 
 /* ESTABLISHED: register s and start its live feed. 0 or -1 (refuse). */
