@@ -80,6 +80,7 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
         assert.match(await page.textContent('#form-error'), /not sent/i);
         assert.equal(await page.inputValue('#content'), 'sent during the outage');
         await sys.startSendHandler(0);
+        await sys.waitSendable();
     });
 
     await t.test('Redis down: the 503 JSON error is shown and the text kept', async () => {
@@ -91,6 +92,7 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
             await page.waitForTimeout(100);
         }
         assert.equal(r.status, 503);
+        assert.strictEqual(typeof r.body?.error, 'string', 'the send handler\'s own JSON 503, not lighttpd\'s');
         assert.match(await page.textContent('#form-error'), /not sent/i);
         assert.equal(await page.inputValue('#content'), 'sent while Redis is down');
         await sys.startRedis();

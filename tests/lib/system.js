@@ -165,6 +165,27 @@ class System {
         for (const u of urls) await waitFor(u, async () => (await httpStatus(u)) === 200);
     }
 
+    /*
+     * lighttpd passes a send to a handler again: it keeps a backend it
+     * could not reach disabled for a while (fastcgi "disable-time"), so
+     * after a handler restart the first sends may get lighttpd's own 503.
+     * An empty form is answered 400 by a handler, never stored.
+     */
+    async waitSendable() {
+        await waitFor('lighttpd to reach a send handler', async () => {
+            try {
+                const r = await fetch(this.sendUrl, {
+                    method: 'POST', body: '',
+                    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                });
+                const body = await r.text();
+                return r.status === 400 && body.startsWith('{"error"');
+            } catch {
+                return false;
+            }
+        });
+    }
+
     async stopRedis(sig = 'SIGTERM') {
         await kill(this.redis.proc, sig);
     }
