@@ -26,21 +26,30 @@ struct store {
     const struct store_options *opt;
     struct store_shared *sh;
     redisContext *ctx;
-    unsigned seed; /* jitter */
+    unsigned seed;           /* jitter */
+    long long clock_skew_ms; /* Redis' clock minus ours, from the dial */
     char publish_sha[SHA_SIZE];
     char rate_sha[SHA_SIZE];
 };
 
 /* Errors that mean "Redis is there but cannot run it now": nothing ran. */
 static const char *const busy_prefixes[] = {
-    "LOADING", "BUSY",     "MASTERDOWN", "READONLY",   "OOM",
-    "MISCONF", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN"};
+    "LOADING", "BUSY",     "MASTERDOWN", "READONLY",    "OOM",
+    "MISCONF", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN", "DEADLINE"};
 
 static long long now_ms(void)
 {
     struct timespec t;
 
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static long long wall_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
@@ -162,6 +171,37 @@ static enum store_err load_script(struct store *s, const char *src,
     return rc;
 }
 
+/*
+ * Where Redis' clock stands against ours, so a publish deadline can be
+ * written on Redis' clock however far the hosts' clocks disagree. The
+ * error is at most half the round trip.
+ */
+static enum store_err measure_skew(struct store *s)
+{
+    const char *argv[] = {"TIME"};
+    size_t lens[] = {4};
+    long long before = wall_ms();
+    redisReply *r = command(s, 1, argv, lens);
+    long long after = wall_ms();
+    enum store_err rc = STORE_ERR_REPLY;
+
+    if (!r)
+        return STORE_ERR_DOWN;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        long long redis_ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+                             strtoll(r->element[1]->str, NULL, 10) / 1000;
+
+        s->clock_skew_ms = redis_ms - (before + after) / 2;
+        rc = STORE_OK;
+    } else if (r->type == REDIS_REPLY_ERROR && reply_is_busy(r)) {
+        rc = STORE_ERR_DOWN;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static enum store_err dial(struct store *s)
 {
     redisContext *c = redisConnectWithTimeout(
@@ -181,7 +221,9 @@ static enum store_err dial(struct store *s)
         return STORE_ERR_DOWN;
     }
     s->ctx = c;
-    rc = load_script(s, store_publish_lua, s->publish_sha);
+    rc = measure_skew(s);
+    if (rc == STORE_OK)
+        rc = load_script(s, store_publish_lua, s->publish_sha);
     if (rc == STORE_OK)
         rc = load_script(s, store_ratelimit_lua, s->rate_sha);
     if (rc != STORE_OK) {
@@ -291,19 +333,28 @@ enum store_err store_publish(struct store *s, const char *msg, size_t len,
                              bool keep, char **out, size_t *out_len)
 {
     char maxlen[24];
-    const char *argv[] = {"EVALSHA",        s->publish_sha,   "2",
-                          CHAT_KEY_COUNTER, CHAT_KEY_HISTORY, msg,
-                          keep ? "1" : "0", maxlen,           CHAT_CHANNEL};
-    size_t lens[9];
+    char deadline[24];
+    const char *argv[] = {
+        "EVALSHA", s->publish_sha,   "2",    CHAT_KEY_COUNTER, CHAT_KEY_HISTORY,
+        msg,       keep ? "1" : "0", maxlen, CHAT_CHANNEL,     deadline};
+    size_t lens[10];
     enum store_err rc;
     redisReply *r;
 
     snprintf(maxlen, sizeof(maxlen), "%lld", s->opt->history_max);
-    for (size_t i = 0; i < 9; i++)
+    /*
+     * The script refuses to run once we would have stopped waiting for
+     * it; a quarter of the timeout is left for its reply to travel back,
+     * so a script that ran is a reply that arrives in time.
+     */
+    snprintf(deadline, sizeof(deadline), "%lld",
+             wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
+                 s->opt->timeout_ms / 4);
+    for (size_t i = 0; i < 10; i++)
         lens[i] = strlen(argv[i]);
     lens[5] = len;
     lens[1] = SHA_SIZE - 1;
-    r = evalsha(s, store_publish_lua, s->publish_sha, 9, argv, lens, &rc);
+    r = evalsha(s, store_publish_lua, s->publish_sha, 10, argv, lens, &rc);
     if (!r)
         return rc;
     rc = STORE_ERR_REPLY;
