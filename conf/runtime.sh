@@ -1,18 +1,26 @@
 #!/bin/sh
 # Print the part of lighttpd's config that env.NAME cannot express: the
 # send handler and gateway lists named in CHAT_SEND_BACKENDS and
-# CHAT_GATEWAY_BACKENDS ("host:port,host:port"), and fd limits that fit the
+# CHAT_GATEWAY_BACKENDS ("host:port,unix:/path,..."), and fd limits that fit the
 # hard limit this process got. lighttpd runs it once at start through
 # include_shell.
 set -eu
 
 hosts() {
-    # $1: list; prints one lighttpd host entry per element
+    # $1: list; prints one lighttpd host entry per element. An element
+    # "unix:/path" is a Unix socket (a backend on this host).
     printf '%s\n' "$1" | tr ',' '\n' | while IFS= read -r hp; do
         [ -n "$hp" ] || continue
-        host=${hp%:*}
-        port=${hp##*:}
-        printf '    ( "host" => "%s", "port" => %s%s ),\n' "$host" "$port" "$2"
+        case $hp in
+        unix:*)
+            printf '    ( "socket" => "%s"%s ),\n' "${hp#unix:}" "$2"
+            ;;
+        *)
+            host=${hp%:*}
+            port=${hp##*:}
+            printf '    ( "host" => "%s", "port" => %s%s ),\n' "$host" "$port" "$2"
+            ;;
+        esac
     done
 }
 

@@ -14,6 +14,7 @@
 static const struct conf_item items[] = {
     STR_ITEM("SEND_BIND", bind, "127.0.0.1"),
     INT_ITEM("SEND_PORT", port, "9000", 1, 65535),
+    STR_ITEM("SEND_SOCKET", socket_path, ""),
     INT_ITEM("SEND_HEALTH_PORT", health_port, "9100", 0, 65535),
     INT_ITEM("SEND_THREADS", threads, "0", 0, 256),
     INT_ITEM("SEND_BACKLOG", backlog, "1024", 1, 65535),
@@ -46,7 +47,12 @@ static int finish(struct send_config *cfg)
             "var=REDIS_BACKOFF_MAX_MS error=\"must not be below REDIS_BACKOFF_MIN_MS\"");
         return -1;
     }
-    if (cfg->health_port == cfg->port) {
+    if (cfg->socket_path[0] && cfg->socket_path[0] != '/') {
+        log_error("config",
+                  "var=SEND_SOCKET error=\"must be an absolute path\"");
+        return -1;
+    }
+    if (cfg->health_port == cfg->port && !cfg->socket_path[0]) {
         log_error("config",
                   "var=SEND_HEALTH_PORT error=\"must differ from SEND_PORT\"");
         return -1;

@@ -12,6 +12,7 @@
 struct send_config {
     char bind[SEND_CONFIG_STR_MAX]; /* FastCGI listen address */
     long long port;
+    char socket_path[SEND_CONFIG_STR_MAX]; /* "": TCP on bind:port */
     long long health_port; /* /healthz /readyz /metrics; 0 = none */
     long long threads;     /* 0 = one per online core */
     long long backlog;

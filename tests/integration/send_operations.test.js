@@ -148,3 +148,20 @@ test('SIGTERM: the handler stops accepting, finishes, and exits 0 promptly', { t
         await sys.stop();
     }
 });
+
+test('over a Unix socket (SEND_SOCKET) lighttpd and the handler keep the same contract', async () => {
+    const sys = await startSystem({ gateways: 1, sendHandlers: 2, tag: 'send-unix', sendSocket: true });
+    try {
+        const h = sys.sendHandlers[0];
+        assert.ok(fs.statSync(h.socket).isSocket(), 'the handler listens on its socket');
+        const before = await Promise.all(sys.sendHandlers.map(metrics));
+        for (let i = 0; i < 6; i++) await send(sys.sendUrl, message({ content: `over a socket ${i}` }));
+        assertError(await postForm(sys.sendUrl, message({ email: 'x' })), 400, 'email');
+        const after = await Promise.all(sys.sendHandlers.map(metrics));
+        assert.deepStrictEqual(after.map((m, i) => m[OK] - before[i][OK]), [3, 3], 'round-robin over both sockets');
+        await sys.stopSendHandler(0);
+        assert.ok(!fs.existsSync(h.socket), 'the socket is removed on exit');
+    } finally {
+        await sys.stop();
+    }
+});

@@ -204,6 +204,7 @@ class System {
         let h = this.sendHandlers[i];
         if (!h) {
             h = { port: await freePort(), healthPort: await freePort() };
+            if (this.opts.sendSocket) h.socket = path.join(this.tmp, `send${i}.sock`);
             this.sendHandlers[i] = h;
         }
         h.proc = launch(`${this.tag}-send${i}`, path.join(BUILD_DIR, 'chat-send'), [], {
@@ -211,10 +212,11 @@ class System {
             SEND_BIND: '127.0.0.1',
             SEND_PORT: String(h.port),
             SEND_HEALTH_PORT: String(h.healthPort),
+            ...(h.socket ? { SEND_SOCKET: h.socket } : {}),
             ...this.opts.sendEnv,
             ...env,
         }, true);
-        await waitFor(`send handler ${i}`, () => canConnect(h.port));
+        await waitFor(`send handler ${i}`, async () => (h.socket ? fs.existsSync(h.socket) : canConnect(h.port)));
         if (this.opts.waitReady !== false) {
             await waitFor(`send handler ${i} ready`,
                 async () => (await httpStatus(`http://127.0.0.1:${h.healthPort}/readyz`)) === 200);
@@ -256,7 +258,7 @@ class System {
 
     async startLighttpd() {
         if (!this.http) this.http = { port: await freePort() };
-        const send = this.sendHandlers.map((h) => `127.0.0.1:${h.port}`).join(',');
+        const send = this.sendHandlers.map((h) => (h.socket ? `unix:${h.socket}` : `127.0.0.1:${h.port}`)).join(',');
         const gws = this.gateways.map((g) => `127.0.0.1:${g.port}`).join(',');
         this.lighttpd = launch(`${this.tag}-lighttpd`, 'lighttpd', [
             '-D', '-f', path.join(ROOT, 'conf', 'lighttpd.conf'),
@@ -287,7 +289,8 @@ class System {
 /*
  * opts: gateways (default 1), sendHandlers (default 1), lighttpd (default
  * true), env (both servers), sendEnv, gatewayEnv, htdocs, redis (default
- * true: false starts no Redis but still reserves its port), waitReady.
+ * true: false starts no Redis but still reserves its port), waitReady,
+ * sendSocket (true: send handlers listen on Unix sockets, not TCP).
  */
 async function startSystem(opts = {}) {
     const sys = new System(opts);

@@ -37,6 +37,8 @@ static const struct row rows[] = {
     {"SEND_RATE_PER_MIN", "6000001", -1},
     {"SEND_RATE_BURST", "0", -1},
     {"SEND_RATE_BURST", "1", 0},
+    {"SEND_SOCKET", "/run/chat/send.sock", 0},
+    {"SEND_SOCKET", "run/send.sock", -1}, /* relative: refused */
     {"LOG_LEVEL", "warn", 0},
     {"LOG_LEVEL", "WARN", -1},
 };
