@@ -178,12 +178,12 @@ test('415 for a form in another charset or a multipart without a boundary', asyn
 });
 
 test('a body far over the cap is refused by lighttpd before anyone reads it', async () => {
-    /* Over server.max-request-size (128 KiB) lighttpd answers 413 itself
-     * (its own page, not JSON); between 64 KiB and that, the handler's
-     * JSON 413 (tests/integration/e2e_send_contract.test.js). */
+    /* Over server.max-request-size (128 KiB) lighttpd answers 413 itself,
+     * with the JSON of htdocs/chatapp/error.json; between 64 KiB and that,
+     * the handler's own JSON 413 (e2e_send_contract.test.js). */
     const before = stored();
     const r = await postRaw('application/x-www-form-urlencoded', `content=${'z'.repeat(256 * 1024)}`);
-    assert.strictEqual(r.status, 413);
+    assertError(r, 413, null, '256 KiB body');
     const m = await send(sys.sendUrl, message({ content: 'after a 256 KiB body' }));
     await watcher.until(() => watcher.has(m.id), WAIT, 'delivery after a 256 KiB body');
     assert.strictEqual(stored(), before + 1);

@@ -98,6 +98,11 @@ test('lighttpd spreads sends over every handler and routes around a dead one', {
             statuses.push((await postForm(sys.sendUrl, message({ content: `around ${i}` }))).status);
         }
         assert.deepStrictEqual([...new Set(statuses)], [200], `every send answered by a live handler: ${statuses}`);
+
+        /* None left: lighttpd's own 503, still the JSON error of §2. */
+        await sys.stopSendHandler(0, 'SIGKILL');
+        await sys.stopSendHandler(2, 'SIGKILL');
+        assertError(await postForm(sys.sendUrl, message({ content: 'nobody there' })), 503, null, 'no handler');
     } finally {
         await sys.stop();
     }
