@@ -110,3 +110,16 @@ test('Redis hung (SIGSTOP): 503 within the command timeout, never 200; SIGCONT: 
         await sys.stop();
     }
 });
+
+test('SCRIPT FLUSH under a running handler: the next send reloads the script and succeeds', async () => {
+    const sys = await startSystem({ gateways: 1, tag: 'send-noscript', sendEnv: { SEND_THREADS: '1' } });
+    try {
+        const a = okMessage(await timedPost(sys, 'before the flush'));
+        assert.strictEqual(sys.redisCli('SCRIPT', 'FLUSH').trim(), 'OK');
+        const b = okMessage(await timedPost(sys, 'after the flush'));
+        assert.strictEqual(b.id, a.id + 1, 'one try on NOSCRIPT, then one successful run');
+        assert.strictEqual(xlen(sys), 2);
+    } finally {
+        await sys.stop();
+    }
+});
