@@ -28,18 +28,30 @@ async function launch() {
  * would open), page errors and every WebSocket frame the page sends are
  * recorded so tests can assert on them.
  */
-async function openUser(browser, sys, { name, email, topic = '', viewport = DESKTOP } = {}) {
-    const ctx = await browser.newContext({ viewport });
+/*
+ * Options beyond the form fields: context (more browser context options,
+ * e.g. timezoneId), before(page) (run before the page loads, e.g. to
+ * route its socket) and live (false: do not wait for the socket).
+ * user.sockets holds the time each socket attempt started.
+ */
+async function openUser(browser, sys, {
+    name, email, topic = '', viewport = DESKTOP, context = {}, before = null, live = true,
+} = {}) {
+    const ctx = await browser.newContext({ viewport, ...context });
     const page = await ctx.newPage();
-    const user = { ctx, page, dialogs: [], errors: [], sent: [] };
+    const user = { ctx, page, dialogs: [], errors: [], sent: [], sockets: [] };
     page.on('dialog', (d) => {
         user.dialogs.push(d.message());
         d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => user.errors.push(String(e)));
-    page.on('websocket', (ws) => ws.on('framesent', (f) => user.sent.push(JSON.parse(f.payload))));
+    page.on('websocket', (ws) => {
+        user.sockets.push(Date.now());
+        ws.on('framesent', (f) => user.sent.push(JSON.parse(f.payload)));
+    });
+    if (before) await before(page);
     await page.goto(`${sys.httpUrl}/`);
-    await waitLive(page);
+    if (live) await waitLive(page);
     if (name !== undefined) await page.fill('#name', name);
     if (email !== undefined) await page.fill('#email', email);
     if (topic !== undefined) await page.fill('#topic', topic);
@@ -48,6 +60,36 @@ async function openUser(browser, sys, { name, email, topic = '', viewport = DESK
 
 function waitLive(page, timeout = 15000) {
     return page.waitForSelector('#conn[data-state="live"]', { timeout });
+}
+
+/*
+ * Put the test between the page and the gateway: every socket the page
+ * opens is routed through here and frames pass both ways, unless a hook
+ * takes one. hooks.toServer(text, conn) and hooks.toPage(text, conn)
+ * return true when they dealt with the frame themselves; conn.toPage(text)
+ * and conn.toServer(text) send one. hooks may be changed at any time.
+ * Returns the connections in order, each with the requests its page sent.
+ */
+async function proxySocket(page, hooks) {
+    const conns = [];
+    await page.routeWebSocket(/\/chatapp\/websocket$/, (ws) => {
+        const server = ws.connectToServer();
+        const conn = {
+            index: conns.length, sent: [],
+            toPage: (text) => ws.send(text), toServer: (text) => server.send(text),
+        };
+        conns.push(conn);
+        ws.onMessage((text) => {
+            conn.sent.push(JSON.parse(text));
+            if (!(hooks.toServer && hooks.toServer(text, conn))) server.send(text);
+        });
+        server.onMessage((text) => {
+            if (!(hooks.toPage && hooks.toPage(text, conn))) ws.send(text);
+        });
+        ws.onClose((code, reason) => server.close({ code, reason }));
+        server.onClose((code, reason) => ws.close({ code, reason }));
+    });
+    return conns;
 }
 
 /* Type a message into the UI and send it the way a person does. */
@@ -142,6 +184,6 @@ async function storeMany(sys, fields) {
 }
 
 module.exports = {
-    launch, openUser, waitLive, sendUI, shown, waitShown, screenshot, storeMany,
+    launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
     DESKTOP, PHONE, SHOTS,
 };
