@@ -36,10 +36,17 @@
         byId: new Map(), /* id -> <li> */
         ids: [], /* every id shown, ascending */
         topics: new Set(),
-        cursor: 0, /* highest id seen on the socket: where a resume starts */
+        /* Every stored id from the lowest shown up to here has reached the
+         * page: where a resume starts. */
+        cursor: 0,
+        seenMax: 0, /* highest id any socket delivered */
+        /* While an after_id chain is open, where its next ask starts. */
+        resumeFrom: null,
         loadedNewest: false,
         atBeginning: false,
-        pending: null, /* the one history request in flight */
+        pending: null, /* the one request in flight */
+        askAttempt: 0, /* refused requests in a row */
+        askTimer: 0,
         ws: null,
         everOpen: false,
         attempt: 0,
@@ -175,8 +182,8 @@
     /*
      * Merge messages into the timeline by id. Older ones (a history page)
      * keep what the reader looks at in place; newer ones follow the reader
-     * to the bottom only if the reader was already there.
-     * Returns the messages actually added.
+     * to the bottom only if the reader was already there. batch holds
+     * only objects that passed isMessage. Returns the messages added.
      */
     function merge(batch, opts) {
         const log = els.log;
@@ -185,8 +192,6 @@
         const fromBottom = log.scrollHeight - log.scrollTop;
         const added = [];
         for (const m of batch) {
-            if (!isMessage(m)) continue;
-            if (opts.fromSocket && m.id > state.cursor) state.cursor = m.id;
             if (state.byId.has(m.id)) continue;
             insert(m);
             added.push(m);
@@ -247,33 +252,41 @@
             : s === 'beginning' ? 'Beginning of history' : '';
     }
 
+    /*
+     * Send a request unless one is in flight. Answers carry no request id,
+     * so with one at a time an empty array or a status error can only
+     * answer it. A request unanswered for long no longer blocks the next.
+     */
     function ask(obj, pending) {
         const ws = state.ws;
         if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+        if (state.pending && Date.now() - state.pending.at < REQUEST_STALE_MS) return false;
         pending.at = Date.now();
         state.pending = pending;
         ws.send(JSON.stringify(obj));
         return true;
     }
 
-    function loadNewest() {
-        ask({ first_id: 0, last_id: -1 }, { kind: 'newest' });
+    /* The next request the timeline needs: the newest page first, then
+     * the rest of a resume, then older pages while the log cannot scroll. */
+    function pump() {
+        if (!state.loadedNewest) {
+            ask({ first_id: 0, last_id: -1 }, { kind: 'newest' });
+        } else if (state.resumeFrom !== null) {
+            ask({ after_id: state.resumeFrom }, { kind: 'after' });
+        } else {
+            fillViewport();
+        }
     }
 
     function loadOlder() {
-        if (state.atBeginning || !state.loadedNewest) return;
-        if (state.pending && Date.now() - state.pending.at < REQUEST_STALE_MS) return;
+        if (state.atBeginning || !state.loadedNewest || state.resumeFrom !== null) return;
         if (state.ids.length === 0) {
             reachBeginning();
             return;
         }
         const below = state.ids[0];
         if (ask({ first_id: 0, last_id: below }, { kind: 'older', below })) setEdge('loading');
-    }
-
-    function resume() {
-        if (state.pending && state.pending.kind === 'older') setEdge('idle');
-        ask({ after_id: state.cursor }, { kind: 'after' });
     }
 
     function reachBeginning() {
@@ -290,48 +303,88 @@
     }
 
     /*
-     * Which array frame answers a request cannot be told from the wire, so:
-     * an "older" request is answered by [] or a batch wholly below its
-     * bound; "newest" and "after" by the next array. Mistaking a live batch
-     * for the answer is harmless, because the real answer is merged by id
-     * when it comes, and any full batch asks again from the cursor.
+     * Whether an array frame answers the request in flight; the wire does
+     * not say. Live batches are never empty and never lie wholly below the
+     * lowest id shown, so an "older" answer is told apart; for "newest"
+     * and "after" the next array is taken, which track() keeps safe.
      */
+    function answers(p, batch) {
+        if (p === null) return false;
+        if (batch.length === 0) return true;
+        return p.kind !== 'older' || batch.every((m) => isMessage(m) && m.id < p.below);
+    }
+
+    /*
+     * Move the resume cursor. A full batch may be a resume page with more
+     * behind it, whether it answered our ask or is a late answer that a
+     * live batch was taken for: the chain goes on from that batch's own
+     * last id (PROTOCOL.md §4), never from a later live id, which would
+     * skip what lies between. While a chain is open live batches leave
+     * the cursor alone; a short answer closes it, and then every stored
+     * id up to the highest seen has arrived (older ones in that answer,
+     * newer ones live). A live batch mistaken for an answer leaves one
+     * gap: the connection dropping before the real answer comes.
+     */
+    function track(msgs, p) {
+        for (const m of msgs) state.seenMax = Math.max(state.seenMax, m.id);
+        if (p !== null && p.kind === 'older') return;
+        if (msgs.length >= RESUME_MAX) {
+            const last = msgs[msgs.length - 1].id;
+            state.cursor = p !== null && p.kind === 'after' ? last : Math.min(state.cursor, last);
+            state.resumeFrom = state.cursor;
+        } else if (p !== null || state.resumeFrom === null) {
+            if (p !== null) state.resumeFrom = null;
+            if (state.loadedNewest) state.cursor = state.seenMax;
+        }
+    }
+
     function onBatch(batch) {
-        const p = state.pending;
-        const isReply = p !== null && (p.kind !== 'older'
-            || batch.every((m) => isMessage(m) && m.id < p.below));
-        if (isReply) state.pending = null;
+        const msgs = batch.filter(isMessage);
+        const p = answers(state.pending, batch) ? state.pending : null;
+        if (p !== null) {
+            state.pending = null;
+            state.askAttempt = 0;
+        }
         /* Only a socket that delivered something resets the backoff, so a
          * gateway that accepts and drops at once is not hammered. */
         state.attempt = 0;
         const shownMax = state.ids.length ? state.ids[state.ids.length - 1] : 0;
-        const added = merge(batch, { fromSocket: true });
+        const added = merge(msgs, {});
 
-        if (isReply && p.kind === 'newest') state.loadedNewest = true;
-        if (isReply && batch.length === 0 && p.kind !== 'after') reachBeginning();
-        else if (isReply && p.kind === 'older') setEdge('idle');
-
-        if (batch.length >= RESUME_MAX) {
-            resume();
-        } else if (isReply) {
-            fillViewport();
-        }
-        if (!isReply || p.kind === 'after') {
+        if (p !== null && p.kind === 'newest') state.loadedNewest = true;
+        track(msgs, p);
+        if (p !== null && batch.length === 0 && p.kind !== 'after') reachBeginning();
+        else if (p !== null && p.kind === 'older') setEdge('idle');
+        if (p === null || p.kind === 'after') {
             announceLive(added.filter((m) => m.id > shownMax));
         }
+        pump();
     }
 
     /* ---- status objects ---- */
+
+    /*
+     * The gateway refused the request in flight (busy, shutting down,
+     * Redis slow). What it was to fetch is still missing, so ask again
+     * after a growing pause rather than at once.
+     */
+    function onRefused(text) {
+        console.warn('chat: gateway error:', text);
+        const p = state.pending;
+        if (p === null) return;
+        state.pending = null;
+        if (p.kind === 'older') setEdge('idle');
+        clearTimeout(state.askTimer);
+        state.askTimer = setTimeout(pump, backoff(state.askAttempt));
+        state.askAttempt = Math.min(state.askAttempt + 1, 16);
+    }
 
     function onStatus(s) {
         if (s.type === 'presence' && Number.isSafeInteger(s.online) && s.online >= 0) {
             els.presence.textContent = `${s.online} online`;
             els.presence.hidden = false;
         } else if (s.type === 'error') {
-            /* The gateway refused our last request; do not wait for it. */
-            if (state.pending && state.pending.kind === 'older') setEdge('idle');
-            state.pending = null;
-            console.warn('chat: gateway error:', str(s.error));
+            onRefused(str(s.error));
         }
         /* Unknown types are ignored (PROTOCOL.md §4). */
     }
@@ -364,8 +417,10 @@
         ws.onopen = () => {
             state.everOpen = true;
             setConn('live', 'Live');
-            if (state.loadedNewest) resume();
-            else loadNewest();
+            /* Resume from the cursor, not the highest id seen: ids above it
+             * may have gaps below them. */
+            state.resumeFrom = state.loadedNewest ? state.cursor : null;
+            pump();
         };
         ws.onmessage = (ev) => {
             let v;
@@ -382,6 +437,7 @@
             state.ws = null;
             if (state.pending && state.pending.kind === 'older') setEdge('idle');
             state.pending = null;
+            clearTimeout(state.askTimer);
             els.presence.hidden = true;
             scheduleReconnect();
         };
@@ -389,9 +445,13 @@
 
     /* Exponential backoff with jitter, so a restarted gateway is not hit
      * by every browser in the same millisecond. */
+    function backoff(attempt) {
+        const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+        return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+    }
+
     function scheduleReconnect() {
-        const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
-        const delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+        const delay = backoff(state.attempt);
         state.attempt = Math.min(state.attempt + 1, 16);
         if (state.everOpen) setConn('reconnecting', `Reconnecting in ${Math.ceil(delay / 1000)} s…`);
         else setConn('connecting', 'Connecting…');
