@@ -232,7 +232,10 @@
         }
     }
 
-    function announceLive(added) {
+    /* Other people's new messages; one's own is confirmed by send(). */
+    function announceLive(batch) {
+        const added = batch.filter((m) => !state.byId.get(m.id).classList.contains('own'));
+        if (added.length === 0) return;
         if (added.length > 3) {
             announce(`${added.length} new messages`);
             return;
@@ -542,6 +545,7 @@
             }
             if (r.status === 200) {
                 ok = true;
+                announce('Message sent');
                 els.content.value = '';
                 updateCount();
                 saveIdentity();
