@@ -1,7 +1,8 @@
 'use strict';
 /*
- * Markup typed into any field is shown as the very characters typed, both
- * live and from history, and never becomes an element or runs script.
+ * Markup typed into any field (name, email, topic, content) is shown as
+ * the very characters typed, both live and from history, and never
+ * becomes an element or runs script.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -10,6 +11,7 @@ const { launch, openUser, sendUI, shown, waitShown } = require('./browser');
 
 const IMG = '<img src=x onerror=alert(1)>';
 const BOLD = '<b>&amp;</b>';
+const MAIL = '<b>&amp;</b>@example.com'; /* a valid email: no spaces, one @ */
 
 test('markup in name, topic and content is shown as text and runs nothing', { timeout: 90000 }, async (t) => {
     const sys = await startSystem({ gateways: 2, tag: 'browser-xss' });
@@ -24,6 +26,7 @@ test('markup in name, topic and content is shown as text and runs nothing', { ti
     assert.equal(a.status, 200);
     await mallory.page.fill('#name', BOLD);
     await mallory.page.fill('#topic', BOLD);
+    await mallory.page.fill('#email', MAIL);
     const b = await sendUI(mallory.page, `${BOLD}\n${IMG}`);
     assert.equal(b.status, 200);
     await waitShown(mallory.page, (m) => m.id === b.body.id, 'the second message live');
@@ -42,6 +45,8 @@ test('markup in name, topic and content is shown as text and runs nothing', { ti
         assert.equal(second.name, BOLD);
         assert.equal(second.topic, BOLD);
         assert.equal(second.content, `${BOLD}\n${IMG}`);
+        assert.equal(second.email, MAIL, 'the email on hover is text too');
+        assert.equal(await u.page.textContent(`li[data-id="${b.body.id}"] .sender .email`), MAIL);
         const options = await u.page.$$eval('#topic-filter option', (os) => os.map((o) => o.textContent));
         assert.ok(options.includes(IMG) && options.includes(BOLD), 'topic filter lists them as text');
         /* Give an injected image the time to fail and fire onerror. */
