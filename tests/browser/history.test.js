@@ -92,5 +92,18 @@ test('scrolling to the top loads older pages in order until the beginning', { ti
         return l.scrollHeight - l.scrollTop - l.clientHeight < 48;
     }, null, { timeout: 5000 });
     assert.equal(await page.isHidden('#new-pill'), true);
+
+    /* Under a topic filter, scrolled up: a message the filter hides is no
+     * news, one it shows raises the pill. */
+    await page.selectOption('#topic-filter', 'tests');
+    await page.$eval('#log', (l) => { l.scrollTop = 0; });
+    const hiddenOne = JSON.parse((await postForm(sys.sendUrl, message({ topic: 'elsewhere', content: 'filtered out' }))).body).id;
+    assert.equal((await waitShown(page, (m) => m.id === hiddenOne, 'the filtered message')).hidden, true);
+    /* The pill is raised in the same task that inserts the message. */
+    assert.equal(await page.isHidden('#new-pill'), true, 'a hidden message raises no pill');
+    const shownOne = JSON.parse((await postForm(sys.sendUrl, message({ topic: 'tests', content: 'on topic' }))).body).id;
+    await waitShown(page, (m) => m.id === shownOne, 'the on-topic message');
+    await page.waitForSelector('#new-pill:not([hidden])');
+    assert.match(await page.textContent('#new-pill'), /^1 new message/);
     assert.deepEqual(reader.errors, []);
 });
