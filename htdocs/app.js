@@ -557,7 +557,10 @@
             } else {
                 const field = body && typeof body.field === 'string' ? body.field : '';
                 const known = ['name', 'email', 'topic', 'content'].includes(field);
-                showError(known ? field : '', known ? body.error : describeFailure(r.status, body));
+                /* The server's own words beside the field; if it gave none,
+                 * the field is still marked and the generic sentence said. */
+                const said = known && typeof body.error === 'string' && body.error !== '';
+                showError(known ? field : '', said ? body.error : describeFailure(r.status, null));
             }
         } catch (e) {
             showError('', 'Not sent: the network failed. Your message is kept; try again.');

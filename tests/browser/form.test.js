@@ -44,6 +44,19 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
         assert.equal(await page.textContent('#content-error'), r.body.error);
     });
 
+    await t.test('an error naming a field but saying nothing still marks the field', async () => {
+        await page.route('**/chatapp/send', (route) => route.fulfill({
+            status: 400, contentType: 'application/json', body: '{"field":"topic"}',
+        }));
+        const r = await sendUI(page, 'kept again');
+        await page.unroute('**/chatapp/send');
+        assert.equal(r.status, 400);
+        assert.match(await page.textContent('#topic-error'), /not sent.*400/i);
+        assert.equal(await page.getAttribute('#topic', 'aria-invalid'), 'true');
+        assert.equal(await page.inputValue('#content'), 'kept again');
+        await page.fill('#topic', 'typos');
+    });
+
     await t.test('sending is disabled while a send is in flight', async () => {
         let posts = 0;
         let release;
