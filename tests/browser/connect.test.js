@@ -58,6 +58,7 @@ test('no gateway yet: connecting, retries back off with jitter, then live', { ti
         await u.page.waitForFunction((n) => window.chatRetries.sockets.length > n, GAPS, { timeout: 20000 });
         assert.equal(await u.page.getAttribute('#conn', 'data-state'), 'connecting');
         assert.equal(await u.page.isVisible('#conn'), true);
+        assert.equal(await u.page.isVisible('#presence'), false, 'no head count before any');
         assert.match(await u.page.textContent('#conn'), /connecting/i);
         assert.doesNotMatch(await u.page.textContent('#conn'), /reconnecting|live/i);
         assert.equal(await u.page.getAttribute('#conn', 'role'), 'status', 'announced politely');

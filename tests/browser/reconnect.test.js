@@ -30,6 +30,7 @@ test('gateways restarted under an open page: reconnecting, then every missed mes
     await Promise.all(sys.gateways.map((_, i) => sys.stopGateway(i)));
     await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 });
     assert.match(await page.textContent('#conn'), /reconnecting/i);
+    assert.equal(await page.isVisible('#presence'), false, 'no head count while away');
     await screenshot(page, 'reconnecting-desktop');
 
     /* Stored while the page is away: one by POST, many at once through
@@ -61,6 +62,7 @@ test('gateways restarted under an open page: reconnecting, then every missed mes
     assert.equal(resumes[0], first.body.id, 'resumed from the highest id seen');
     assert.ok(resumes.includes(missed[499]), 'second ask starts after the 500th missed message');
 
+    await page.waitForSelector('#presence', { state: 'visible' });
     /* And it is live again. */
     const after = await sendUI(page, 'back again');
     assert.equal(after.status, 200);
