@@ -23,7 +23,7 @@ else
 $(error BUILD must be asan, release or debug)
 endif
 
-# -iquote, not -I: common/limits.h must not shadow the system <limits.h>
+# -iquote, not -I: only our own "..." includes look in common/.
 # that OpenSSL (via libwebsockets.h) includes.
 CPPFLAGS += -D_GNU_SOURCE -iquote common
 CFLAGS   += $(WARN) $(MODE) -MMD -MP
@@ -99,7 +99,7 @@ $(foreach t,$(UNIT_SRC),$(eval $(call unit_rule,$(basename $(notdir $(t))),$(pat
 
 $(OUT)/bench/%: tests/bench/%.c $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PC_GW)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PC_GW) $(shell pkg-config --libs libuv)
 
 clean:
 	rm -rf build

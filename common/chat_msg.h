@@ -7,7 +7,7 @@
 #ifndef CHAT_MSG_H
 #define CHAT_MSG_H
 
-#include "limits.h"
+#include "chat_limits.h"
 
 #include <stdbool.h>
 #include <stddef.h>

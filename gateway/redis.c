@@ -1,7 +1,7 @@
 #include "redis.h"
 
+#include "chat_limits.h"
 #include "layout.h"
-#include "limits.h"
 #include "log.h"
 #include "payload.h"
 #include "redis_lws.h"

@@ -1,6 +1,6 @@
 #include "request.h"
 
-#include "limits.h"
+#include "chat_limits.h"
 
 #include <jansson.h>
 #include <string.h>

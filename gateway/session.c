@@ -1,6 +1,6 @@
 #include "session.h"
 
-#include "limits.h"
+#include "chat_limits.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"

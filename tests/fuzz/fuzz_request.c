@@ -7,8 +7,8 @@
  *
  * fuzz-links: gateway/request.c
  */
+#include "chat_limits.h"
 #include "fuzz_check.h"
-#include "limits.h"
 #include "request.h"
 
 #include <jansson.h>

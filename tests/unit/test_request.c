@@ -1,6 +1,6 @@
 /* gateway/request.c: the client requests of PROTOCOL.md §4. */
+#include "chat_limits.h"
 #include "check.h"
-#include "limits.h"
 #include "request.h"
 
 #include <stdio.h>
