@@ -34,6 +34,17 @@ fds=$(ulimit -H -n)
 [ "$fds" = unlimited ] && fds=65536
 [ "$fds" -gt 65536 ] && fds=65536
 echo "server.max-fds = $fds"
+# CHAT_HTTP_WORKERS > 1 forks that many lighttpd processes on one port: one
+# process is one thread, and proxying WebSocket frames keeps it busy. In
+# Kubernetes, scale the Deployment instead.
+workers=${CHAT_HTTP_WORKERS:-1}
+case $workers in
+'' | *[!0-9]*)
+    echo "CHAT_HTTP_WORKERS must be a number" >&2
+    exit 1
+    ;;
+esac
+[ "$workers" -gt 1 ] && echo "server.max-worker = $workers"
 echo "server.max-connections = $((fds / 2 - 16))"
 
 # round-robin: the default "fair" sends every sequential request to the

@@ -29,6 +29,7 @@ static const struct conf_item items[] = {
     INT_ITEM("GW_QUEUE_MAX_BYTES", queue_max_bytes, "8388608", 16 * KIB,
              1024 * MIB),
     INT_ITEM("GW_BATCH_MAX_MSGS", batch_max_msgs, "500", 1, 100000),
+    INT_ITEM("GW_BATCH_WINDOW_MS", batch_window_ms, "0", 0, 1000),
     INT_ITEM("GW_BATCH_MAX_BYTES", batch_max_bytes, "262144", 4 * KIB,
              64 * MIB),
     INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1, 1000),

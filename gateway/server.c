@@ -22,18 +22,29 @@ static void wake_cb(lws_sorted_usec_list_t *sul)
     struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_wake);
 
     srv->wake_armed = 0;
+    srv->last_sweep_us = lws_now_usecs();
     lws_callback_on_writable_all_protocol_vhost(srv->vh, srv->prot);
 }
 
-/* Coalesce: one sweep over all sessions per loop turn, not per message. */
+/*
+ * Coalesce: one sweep over all sessions per loop turn, not per message,
+ * and at most one per GW_BATCH_WINDOW_MS. A message after a quiet spell
+ * goes out at once; in a busy room the messages of one window reach each
+ * client as one frame, so the cost per client follows the window, not
+ * the message rate (a write and a TCP segment per client per window).
+ */
 static void on_fanout_wake(void *user)
 {
     struct gw_server *srv = user;
+    lws_usec_t due =
+        srv->last_sweep_us + srv->cfg->batch_window_ms * LWS_US_PER_MS;
+    lws_usec_t now = lws_now_usecs();
 
     if (srv->wake_armed)
         return;
     srv->wake_armed = 1;
-    lws_sul_schedule(srv->ctx, 0, &srv->sul_wake, wake_cb, 1);
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_wake, wake_cb,
+                     due > now ? due - now : 1);
 }
 
 static void on_fanout_overrun(void *user, struct gw_fanout_reader *r)

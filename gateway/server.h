@@ -56,6 +56,7 @@ struct gw_server {
     lws_sorted_usec_list_t sul_presence;
     lws_sorted_usec_list_t sul_stop;
     int wake_armed;
+    lws_usec_t last_sweep_us; /* when writers were last woken for the feed */
     long long presence_others;
     long long presence_sent;
     int stopping;

@@ -234,6 +234,25 @@ static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
     return gw_fanout_take(srv->fanout, &s->reader, msgs);
 }
 
+/*
+ * Should this session write the live feed again now, rather than at the
+ * next sweep? Always without a batch window; with one, only while a full
+ * frame's worth is waiting (a client catching up), so that what arrives
+ * within a window goes out together.
+ */
+static int feed_waits(struct gw_server *srv, struct gw_session *s)
+{
+    size_t n = gw_fanout_pending(srv->fanout, &s->reader);
+
+    if (!n)
+        return 0;
+    if (!srv->cfg->batch_window_ms)
+        return 1;
+    return n >= (size_t)srv->cfg->batch_max_msgs ||
+           gw_fanout_pending_bytes(srv->fanout, &s->reader) >=
+               (size_t)srv->cfg->batch_max_bytes;
+}
+
 int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
 {
     struct lws *wsi = s->wsi;
@@ -265,7 +284,7 @@ int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
         srv->m.messages_out += msgs;
         srv->m.batches_out += msgs > 1;
     }
-    if (s->out_count || gw_fanout_pending(srv->fanout, &s->reader))
+    if (s->out_count || feed_waits(srv, s))
         lws_callback_on_writable(wsi);
     return 0;
 }

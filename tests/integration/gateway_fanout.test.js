@@ -48,6 +48,36 @@ test('a burst reaches every client in id order, batched into multi-message frame
     }
 });
 
+test('GW_BATCH_WINDOW_MS: a message after a quiet spell goes at once, a busy spell goes as one frame', async () => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-window',
+        gatewayEnv: { GW_BATCH_WINDOW_MS: '400' },
+    });
+    let c;
+    try {
+        const pub = await Publisher.open(sys.redis.port);
+        c = await connect(sys.gateways[0].url);
+        const t0 = Date.now();
+        const [first] = await pub.publish(1);
+        await c.until(() => c.has(first.id), 5000, 'the first message');
+        const firstMs = Date.now() - t0;
+        /* Four more within the window: held, then sent together. */
+        const rest = [];
+        for (let i = 0; i < 4; i++) {
+            rest.push(...await pub.publish(1));
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        await c.until(() => rest.every((m) => c.has(m.id)), 5000, 'the rest');
+        assert.ok(firstMs < 300, `the first message was not held (${firstMs} ms)`);
+        assert.deepStrictEqual(c.frames.map((f) => f.messages.length), [1, 4],
+            'one frame for the quiet message, one for the busy spell');
+        pub.close();
+    } finally {
+        if (c) c.close();
+        await sys.stop();
+    }
+});
+
 test('a client that stops reading is closed with 1008/1013 and a reason; the others get everything', { timeout: 180000 }, async () => {
     const sys = await startSystem({
         gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-slow',

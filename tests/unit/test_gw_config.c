@@ -34,6 +34,9 @@ static const struct row rows[] = {
     {"GW_PING_TIMEOUT_S", "31", 0},
     {"GW_REDIS_BACKOFF_MAX_MS", "99", -1}, /* below the 100 ms minimum */
     {"GW_ID", "gw-a", 0},
+    {"GW_BATCH_WINDOW_MS", "0", 0},
+    {"GW_BATCH_WINDOW_MS", "1000", 0},
+    {"GW_BATCH_WINDOW_MS", "1001", -1},
 };
 
 static void defaults(void)
