@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+/* uv.h first: lws declares its libuv helpers only when uv.h is in. */
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define MAX_URLS         16
 #define MAX_PIDS         8
@@ -170,6 +172,7 @@ struct worker {
     struct bench *b;
     pthread_t thread;
     struct lws_context *ctx;
+    uv_loop_t *uv; /* GEN_EVLIB=uv: the loop this worker runs */
     struct conn *conns;
     size_t n_conns;
     size_t next_start;
@@ -194,6 +197,7 @@ struct poster_stats {
     uint64_t status_other;
     uint64_t io_errors;
     uint64_t max_lag_us;
+    int starved; /* a post was due but every connection was busy */
     uint64_t first_ns;
     uint64_t last_ns;
 };
@@ -274,7 +278,9 @@ static void usage(void)
             "  --post http://H:P/chatapp/send  --conns N  --threads T\n"
             "  --messages M  --rate R  --drain-ms MS  --connect-ms MS\n"
             "  --settle-ms MS  --stall N  --post-conns N  --ephemeral\n"
-            "  --gw-pid PID (repeatable)\n");
+            "  --gw-pid PID (repeatable)\n"
+            "Environment: GEN_EVLIB=uv runs each worker on a libuv (epoll)\n"
+            "loop instead of lws' poll loop.\n");
 }
 
 static int parse_opt_value(struct options *o, const char *name, const char *v)
@@ -560,23 +566,49 @@ static void start_connects(struct worker *w)
     }
 }
 
+static int use_uv(void)
+{
+    const char *e = getenv("GEN_EVLIB");
+
+    return e && !strcmp(e, "uv");
+}
+
 static void worker_tick(lws_sorted_usec_list_t *sul)
 {
     struct worker *w = lws_container_of(sul, struct worker, sul);
+    if (atomic_load(&w->b->stop)) {
+        if (w->uv)
+            uv_stop(w->uv);
+        return;
+    }
     start_connects(w);
     lws_sul_schedule(w->ctx, 0, &w->sul, worker_tick, 20 * LWS_US_PER_MS);
 }
 
+/*
+ * lws' own loop polls every socket on each wakeup; with hundreds per
+ * thread that is most of the generator's CPU. GEN_EVLIB=uv runs the
+ * worker on a libuv (epoll) loop of its own instead, handed to lws as a
+ * foreign loop so that it can be stopped and drained here.
+ */
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct lws_context_creation_info info;
+    uv_loop_t loop;
+    void *foreign[1] = {&loop};
+
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.gid = -1;
     info.uid = -1;
     info.user = w;
+    if (use_uv() && uv_loop_init(&loop) == 0) {
+        w->uv = &loop;
+        info.options |= LWS_SERVER_OPTION_LIBUV;
+        info.foreign_loops = foreign;
+    }
     w->ctx = lws_create_context(&info);
     if (!w->ctx) {
         fprintf(stderr, "fanout: lws_create_context failed\n");
@@ -586,6 +618,14 @@ static void *worker_main(void *arg)
     atomic_store(&w->ready, 1);
     start_connects(w);
     lws_sul_schedule(w->ctx, 0, &w->sul, worker_tick, 20 * LWS_US_PER_MS);
+    if (w->uv) {
+        uv_run(w->uv, UV_RUN_DEFAULT);
+        lws_context_destroy(w->ctx);
+        /* Let lws close its handles on our loop, then close the loop. */
+        uv_run(w->uv, UV_RUN_DEFAULT);
+        uv_loop_close(w->uv);
+        return NULL;
+    }
     while (!atomic_load(&w->b->stop))
         if (lws_service(w->ctx, 0) < 0)
             break;
@@ -778,8 +818,10 @@ static uint64_t post_due(struct bench *b, struct hconn *hs, size_t n, int ep,
         if (due > t)
             break;
         struct hconn *h = idle_hconn(b, hs, n, ep);
-        if (!h)
+        if (!h) {
+            b->post.starved = 1; /* wait for an answer, do not spin */
             break;
+        }
         if ((t - due) / 1000 > b->post.max_lag_us)
             b->post.max_lag_us = (t - due) / 1000;
         if (hconn_send(b, h, next) < 0) {
@@ -792,13 +834,14 @@ static uint64_t post_due(struct bench *b, struct hconn *hs, size_t n, int ep,
     return next;
 }
 
+/* Rounded up: a wait cut to 0 ms would spin until the next post is due. */
 static int wait_ms_until(struct bench *b, uint64_t next, uint64_t start)
 {
-    if (next >= (uint64_t)b->opt.messages)
+    if (next >= (uint64_t)b->opt.messages || b->post.starved)
         return 50;
     uint64_t due = start + (uint64_t)((double)next * NS_PER_S / b->opt.rate);
     uint64_t t = now_ns();
-    return due > t ? (int)((due - t) / NS_PER_MS) : 0;
+    return due > t ? (int)((due - t + NS_PER_MS - 1) / NS_PER_MS) : 0;
 }
 
 static int any_busy(const struct hconn *hs, size_t n)
@@ -816,6 +859,7 @@ static void poster_loop(struct bench *b, struct hconn *hs, size_t n, int ep)
     b->post.first_ns = start;
     while (next < (uint64_t)b->opt.messages || any_busy(hs, n)) {
         uint64_t before = next + b->post.ok + b->post.io_errors;
+        b->post.starved = 0;
         next = post_due(b, hs, n, ep, next, start);
         struct epoll_event evs[64];
         int k = epoll_wait(ep, evs, 64, wait_ms_until(b, next, start));

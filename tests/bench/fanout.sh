@@ -14,8 +14,10 @@
 #            lighttpd's fd limit allows through lighttpd; RSS per connection
 #     e      one stalled client among 1,000 vs none, 200 msg/s for 20 s
 # Full output of each run: tests/out/bench-fanout-<run>.txt.
-# Environment: GEN_THREADS (2), SWEEP_RATES ("200 400 600 800 1000 1500
-# 2000 3000"), GW_ENV (extra VAR=VALUE words for the gateway).
+# Environment: GEN_THREADS (2), GEN_EVLIB (uv: the generator's event loop;
+# "poll" for lws' own), CHAT_HTTP_WORKERS (2 lighttpd processes),
+# SWEEP_RATES ("200 400 600 800 1000 1500 2000 3000"), GW_ENV (extra
+# VAR=VALUE words for the gateway, e.g. GW_BATCH_WINDOW_MS=10).
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +31,8 @@ shift
 SCENARIOS=("${@:-all}")
 [ "${SCENARIOS[0]}" = all ] && SCENARIOS=(a b c d e)
 GEN_THREADS=${GEN_THREADS:-2}
+export GEN_EVLIB=${GEN_EVLIB:-uv}
+export CHAT_HTTP_WORKERS=${CHAT_HTTP_WORKERS:-2}
 read -r -a SWEEP <<<"${SWEEP_RATES:-200 400 600 800 1000 1500 2000 3000}"
 read -r -a GW_EXTRA <<<"${GW_ENV:-}"
 ROWS=()
