@@ -22,11 +22,22 @@ REDIS_PORT=""
 
 say() { printf '%s\n' "$*" >&2; }
 
+# A free port, never one handed out before in this run (the kernel may
+# offer a port again as soon as the probe closes). Sets PORT: a command
+# substitution would run in a subshell and forget what was handed out.
+HANDED_OUT=" "
 free_port() {
-    /usr/bin/python3 -c 'import socket
+    while :; do
+        PORT=$(/usr/bin/python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+print(s.getsockname()[1])')
+        case $HANDED_OUT in
+        *" $PORT "*) ;;
+        *) break ;;
+        esac
+    done
+    HANDED_OUT+="$PORT "
 }
 
 # Wait until GET $1 answers 200, at most ~10 s.
@@ -88,7 +99,8 @@ spawn() {
 }
 
 bench_redis() {
-    REDIS_PORT=$(free_port)
+    free_port
+    REDIS_PORT=$PORT
     mkdir -p "$BENCH_TMP/redis"
     spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
         --dir "$BENCH_TMP/redis" --appendonly yes --save '' \
@@ -101,8 +113,10 @@ bench_send() {
     local n=$1 i port health sock
     shift
     for ((i = 0; i < n; i++)); do
-        port=$(free_port)
-        health=$(free_port)
+        free_port
+        port=$PORT
+        free_port
+        health=$PORT
         sock=""
         [ "${BENCH_UNIX:-0}" = 1 ] && sock="$BENCH_TMP/send$i.sock"
         spawn "send$i" env REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
@@ -122,7 +136,8 @@ bench_gateways() {
     local n=$1 i port
     shift
     for ((i = 0; i < n; i++)); do
-        port=$(free_port)
+        free_port
+        port=$PORT
         spawn "gw$i" env REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
             GW_BIND=127.0.0.1 GW_PORT="$port" "$@" "$BUILD_DIR/chat-gateway"
         GW_PIDS+=("$LAST_PID")
@@ -136,7 +151,8 @@ bench_lighttpd() {
     for p in "${GW_PORTS[@]}"; do
         gws+="${gws:+,}127.0.0.1:$p"
     done
-    HTTP_PORT=$(free_port)
+    free_port
+    HTTP_PORT=$PORT
     spawn lighttpd env CHAT_CONF_DIR="$BENCH_ROOT/conf" \
         CHAT_HTDOCS="$BENCH_ROOT/htdocs" CHAT_HTTP_BIND=127.0.0.1 \
         CHAT_HTTP_PORT="$HTTP_PORT" \

@@ -40,8 +40,13 @@ function sleep(ms) {
     return new Promise((r) => setTimeout(r, ms));
 }
 
-/* A port nobody listens on right now (the kernel picks it). */
-function freePort() {
+/*
+ * A port nobody listens on right now (the kernel picks it), and never one
+ * this process handed out before: the kernel may offer a port again as
+ * soon as the probe closes, before the server meant for it has bound it.
+ */
+const handedOut = new Set();
+function probePort() {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();
         srv.unref();
@@ -51,6 +56,16 @@ function freePort() {
             srv.close(() => resolve(port));
         });
     });
+}
+
+async function freePort() {
+    for (;;) {
+        const port = await probePort();
+        if (!handedOut.has(port)) {
+            handedOut.add(port);
+            return port;
+        }
+    }
 }
 
 function canConnect(port) {
