@@ -67,3 +67,26 @@ void conf_log(const struct conf_item *items, size_t n, const void *base)
             log_info("config", "%s=%lld", it->name, *(const long long *)src);
     }
 }
+
+int conf_apply_log_level(const char *value)
+{
+    enum log_level lvl;
+
+    if (log_level_parse(value, &lvl)) {
+        log_error("config",
+                  "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
+        return -1;
+    }
+    log_set_level(lvl);
+    return 0;
+}
+
+int conf_not_below(long long hi, const char *hi_name, long long lo,
+                   const char *lo_name)
+{
+    if (hi >= lo)
+        return 0;
+    log_error("config", "var=%s error=\"must not be below %s\"", hi_name,
+              lo_name);
+    return -1;
+}

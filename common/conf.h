@@ -41,6 +41,19 @@ struct conf_item {
 CHAT_WUR int conf_load(const struct conf_item *items, size_t n, void *base,
                        char *(*lookup)(const char *name));
 
+/*
+ * Set the log level from LOG_LEVEL's value ("error", "warn", "info",
+ * "debug"). Returns 0, or -1 after logging that the value is not a level.
+ */
+CHAT_WUR int conf_apply_log_level(const char *value);
+
+/*
+ * A rule between two settings: hi must not be below lo. Returns 0, or -1
+ * after logging "var=<hi_name> must not be below <lo_name>".
+ */
+CHAT_WUR int conf_not_below(long long hi, const char *hi_name, long long lo,
+                            const char *lo_name);
+
 /* Log every item's effective value at info level, one line each. */
 void conf_log(const struct conf_item *items, size_t n, const void *base);
 

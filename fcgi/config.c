@@ -33,20 +33,10 @@ static const struct conf_item items[] = {
 
 static int finish(struct send_config *cfg)
 {
-    enum log_level lvl;
-
-    if (log_level_parse(cfg->log_level, &lvl)) {
-        log_error("config",
-                  "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
+    if (conf_apply_log_level(cfg->log_level) ||
+        conf_not_below(cfg->redis_backoff_max_ms, "REDIS_BACKOFF_MAX_MS",
+                       cfg->redis_backoff_min_ms, "REDIS_BACKOFF_MIN_MS"))
         return -1;
-    }
-    log_set_level(lvl);
-    if (cfg->redis_backoff_max_ms < cfg->redis_backoff_min_ms) {
-        log_error(
-            "config",
-            "var=REDIS_BACKOFF_MAX_MS error=\"must not be below REDIS_BACKOFF_MIN_MS\"");
-        return -1;
-    }
     if (cfg->socket_path[0] && cfg->socket_path[0] != '/') {
         log_error("config",
                   "var=SEND_SOCKET error=\"must be an absolute path\"");

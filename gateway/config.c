@@ -53,26 +53,17 @@ static const struct conf_item items[] = {
 /* Cross-field rules and derived defaults. */
 static int finish(struct gw_config *cfg)
 {
-    enum log_level lvl;
-
-    if (log_level_parse(cfg->log_level, &lvl)) {
-        log_error("config",
-                  "var=LOG_LEVEL error=\"must be error, warn, info or debug\"");
+    if (conf_apply_log_level(cfg->log_level))
         return -1;
-    }
-    log_set_level(lvl);
     if (cfg->ping_timeout_s <= cfg->ping_interval_s) {
         log_error(
             "config",
             "var=GW_PING_TIMEOUT_S error=\"must be greater than GW_PING_INTERVAL_S\"");
         return -1;
     }
-    if (cfg->redis_backoff_max_ms < cfg->redis_backoff_min_ms) {
-        log_error(
-            "config",
-            "var=GW_REDIS_BACKOFF_MAX_MS error=\"must not be below GW_REDIS_BACKOFF_MIN_MS\"");
+    if (conf_not_below(cfg->redis_backoff_max_ms, "GW_REDIS_BACKOFF_MAX_MS",
+                       cfg->redis_backoff_min_ms, "GW_REDIS_BACKOFF_MIN_MS"))
         return -1;
-    }
     if (!cfg->id[0]) {
         char host[128] = "gateway";
 

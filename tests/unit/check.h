@@ -7,6 +7,7 @@
 #define CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_passed;
@@ -40,6 +41,33 @@ static inline int check_str_eq(const char *a, const char *b)
     if (!a || !b)
         return a == b;
     return strcmp(a, b) == 0;
+}
+
+/* One environment variable's value and whether a config loader takes it. */
+struct check_env_row {
+    const char *name;
+    const char *value;
+    int want; /* 0 accepted, -1 refused */
+};
+
+/*
+ * For each row: set the variable alone, run load() (a config loader that
+ * returns 0 or -1), check the verdict, unset it. LOG_LEVEL=error keeps the
+ * loaders' effective-config lines quiet between rows.
+ */
+static inline void check_env_rows(const struct check_env_row *rows, size_t n,
+                                  int (*load)(void))
+{
+    for (size_t i = 0; i < n; i++) {
+        int got;
+
+        setenv(rows[i].name, rows[i].value, 1);
+        got = load();
+        CHECK_MSG(got == rows[i].want, "%s=\"%s\": %d, want %d", rows[i].name,
+                  rows[i].value, got, rows[i].want);
+        unsetenv(rows[i].name);
+        setenv("LOG_LEVEL", "error", 1);
+    }
 }
 
 static inline int check_summary(void)
