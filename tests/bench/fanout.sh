@@ -103,8 +103,9 @@ scenario_d() {
     run d10k "d: 10000 cl direct, idle+10/s" --url "$GW_URL" \
         --conns 10000 --messages 50 --rate 10 --settle-ms 3000
     # lighttpd holds two sockets per proxied WebSocket and cannot go past
-    # the hard fd limit (runtime.sh sizes max-connections from it).
-    local max=$((($(ulimit -Hn) / 2 - 16) / 100 * 100 - 100))
+    # the hard fd limit (runtime.sh sizes max-connections from it); each
+    # of its CHAT_HTTP_WORKERS processes has a limit of its own.
+    local max=$(((($(ulimit -Hn) / 2 - 16) * CHAT_HTTP_WORKERS) / 100 * 100 - 100))
     [ "$max" -gt 10000 ] && max=10000
     run d-lighttpd "d: $max cl lighttpd, idle+10/s" --url "$LWS_URL" \
         --conns "$max" --messages 50 --rate 10 --settle-ms 3000
