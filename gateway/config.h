@@ -22,7 +22,8 @@ struct gw_config {
     long long queue_max_bytes;
     long long batch_max_msgs;
     long long batch_max_bytes;
-    long long batch_window_ms;     /* at most one feed sweep per window */
+    long long batch_window_ms;     /* longest batch window (busy feed) */
+    long long batch_full_rate;     /* messages/s that earn the whole window */
     long long session_max_pending; /* history requests in flight */
     long long ping_interval_s;
     long long ping_timeout_s;

@@ -274,3 +274,12 @@ size_t gw_fanout_readers(const struct gw_fanout *f)
 {
     return f->nreaders;
 }
+
+long long gw_fanout_window_us(double rate, long long cap_us, double full_rate)
+{
+    if (cap_us <= 0 || full_rate <= 0 || rate <= 0)
+        return 0;
+    if (rate >= full_rate)
+        return cap_us;
+    return (long long)((double)cap_us * rate / full_rate);
+}

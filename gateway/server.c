@@ -17,34 +17,80 @@ struct gw_server *gw_server_of(struct lws *wsi)
 
 /* ---- events from the fan-out and from Redis ---- */
 
+/*
+ * The feed's message rate, measured between sweeps and smoothed, sets the
+ * batch window (gw_fanout_window_us): a quiet room waits for nothing, a
+ * busy one lets the messages of a window go out as one frame.
+ */
+static void note_sweep(struct gw_server *srv, lws_usec_t now)
+{
+    uint64_t pushed = gw_fanout_stats(srv->fanout).pushed;
+    lws_usec_t dt = now - srv->last_sweep_us;
+
+    if (srv->last_sweep_us && dt > 0) {
+        double rate = (double)(pushed - srv->swept_pushed) * 1e6 / (double)dt;
+
+        srv->feed_rate = 0.8 * srv->feed_rate + 0.2 * rate;
+    }
+    srv->swept_pushed = pushed;
+    srv->last_sweep_us = now;
+    srv->since_sweep_msgs = 0;
+    srv->since_sweep_bytes = 0;
+    srv->window_us = gw_fanout_window_us(
+        srv->feed_rate, srv->cfg->batch_window_ms * LWS_US_PER_MS,
+        (double)srv->cfg->batch_full_rate);
+}
+
 static void wake_cb(lws_sorted_usec_list_t *sul)
 {
     struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_wake);
 
     srv->wake_armed = 0;
-    srv->last_sweep_us = lws_now_usecs();
+    note_sweep(srv, lws_now_usecs());
     lws_callback_on_writable_all_protocol_vhost(srv->vh, srv->prot);
 }
 
 /*
  * Coalesce: one sweep over all sessions per loop turn, not per message,
- * and at most one per GW_BATCH_WINDOW_MS. A message after a quiet spell
- * goes out at once; in a busy room the messages of one window reach each
- * client as one frame, so the cost per client follows the window, not
- * the message rate (a write and a TCP segment per client per window).
+ * and at most one per batch window. The messages of one window reach each
+ * client as one frame, so the cost per client (a write, a TCP segment,
+ * lighttpd's proxy work) follows the window, not the message rate.
  */
-static void on_fanout_wake(void *user)
+/*
+ * A window ends early once it holds a frame's worth, or half of what a
+ * client may have unsent: waiting longer would only push clients that
+ * keep up towards the queue cap that closes the ones that do not.
+ */
+static int window_full(const struct gw_server *srv)
 {
-    struct gw_server *srv = user;
-    lws_usec_t due =
-        srv->last_sweep_us + srv->cfg->batch_window_ms * LWS_US_PER_MS;
-    lws_usec_t now = lws_now_usecs();
+    const struct gw_config *c = srv->cfg;
+    size_t msgs = (size_t)(c->batch_max_msgs < c->queue_max_msgs / 2
+                               ? c->batch_max_msgs
+                               : c->queue_max_msgs / 2);
+    size_t bytes = (size_t)(c->batch_max_bytes < c->queue_max_bytes / 2
+                                ? c->batch_max_bytes
+                                : c->queue_max_bytes / 2);
 
-    if (srv->wake_armed)
+    return srv->since_sweep_msgs >= msgs || srv->since_sweep_bytes >= bytes;
+}
+
+void gw_server_sweep_soon(struct gw_server *srv)
+{
+    lws_usec_t now = lws_now_usecs();
+    lws_usec_t due = srv->last_sweep_us + srv->window_us;
+
+    if (due < now || window_full(srv))
+        due = now;
+    if (srv->wake_armed && srv->wake_due <= due)
         return;
     srv->wake_armed = 1;
-    lws_sul_schedule(srv->ctx, 0, &srv->sul_wake, wake_cb,
-                     due > now ? due - now : 1);
+    srv->wake_due = due;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_wake, wake_cb, due - now + 1);
+}
+
+static void on_fanout_wake(void *user)
+{
+    gw_server_sweep_soon(user);
 }
 
 static void on_fanout_overrun(void *user, struct gw_fanout_reader *r)
@@ -62,6 +108,9 @@ static void on_message(void *user, const char *json, size_t len)
 {
     struct gw_server *srv = user;
 
+    /* Counted first: the push itself asks for the sweep. */
+    srv->since_sweep_msgs++;
+    srv->since_sweep_bytes += len;
     if (gw_fanout_push(srv->fanout, json, len))
         log_error("fanout", "event=push_failed reason=\"out of memory\"");
 }

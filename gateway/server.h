@@ -57,6 +57,12 @@ struct gw_server {
     lws_sorted_usec_list_t sul_stop;
     int wake_armed;
     lws_usec_t last_sweep_us; /* when writers were last woken for the feed */
+    uint64_t swept_pushed;    /* messages pushed as of that sweep */
+    double feed_rate;         /* messages/s, smoothed over sweeps */
+    lws_usec_t window_us;     /* the batch window that rate earns */
+    lws_usec_t wake_due;      /* when the armed sweep runs */
+    size_t since_sweep_msgs;  /* pushed since the last sweep */
+    size_t since_sweep_bytes;
     long long presence_others;
     long long presence_sent;
     int stopping;
@@ -80,6 +86,12 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi);
 
 /* Begin a graceful stop: refuse new clients, close all with 1001. */
 void gw_server_stop(struct gw_server *srv);
+
+/*
+ * Make sure a sweep of the live feed is coming: at once after a quiet
+ * spell, else when the current batch window ends. Cheap to call often.
+ */
+void gw_server_sweep_soon(struct gw_server *srv);
 
 /* {"type":"presence","online":N} with the current total, one reference. */
 struct gw_frame *gw_server_presence_frame(struct gw_server *srv);

@@ -236,9 +236,9 @@ static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
 
 /*
  * Should this session write the live feed again now, rather than at the
- * next sweep? Always without a batch window; with one, only while a full
- * frame's worth is waiting (a client catching up), so that what arrives
- * within a window goes out together.
+ * next sweep? Always while no batch window holds; within one, only while
+ * a full frame's worth is waiting (a client catching up), so that what
+ * arrives within a window goes out together.
  */
 static int feed_waits(struct gw_server *srv, struct gw_session *s)
 {
@@ -246,11 +246,14 @@ static int feed_waits(struct gw_server *srv, struct gw_session *s)
 
     if (!n)
         return 0;
-    if (!srv->cfg->batch_window_ms)
+    if (!srv->window_us || n >= (size_t)srv->cfg->batch_max_msgs ||
+        gw_fanout_pending_bytes(srv->fanout, &s->reader) >=
+            (size_t)srv->cfg->batch_max_bytes)
         return 1;
-    return n >= (size_t)srv->cfg->batch_max_msgs ||
-           gw_fanout_pending_bytes(srv->fanout, &s->reader) >=
-               (size_t)srv->cfg->batch_max_bytes;
+    /* The rest goes with the next sweep, which must come even if nothing
+     * more is published. */
+    gw_server_sweep_soon(srv);
+    return 0;
 }
 
 int gw_session_writeable(struct gw_server *srv, struct gw_session *s)

@@ -16,7 +16,7 @@
 # Full output of each run: tests/out/bench-fanout-<run>.txt.
 # Environment: GEN_THREADS (2), GEN_EVLIB (uv: the generator's event loop;
 # "poll" for lws' own), CHAT_HTTP_WORKERS (2 lighttpd processes),
-# SWEEP_RATES ("200 400 600 800 1000 1500 2000 3000"), GW_ENV (extra
+# SWEEP_RATES ("200 300 400 500 600 800 1000 1500"), GW_ENV (extra
 # VAR=VALUE words for the gateway, e.g. GW_BATCH_WINDOW_MS=10).
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
@@ -33,7 +33,7 @@ SCENARIOS=("${@:-all}")
 GEN_THREADS=${GEN_THREADS:-2}
 export GEN_EVLIB=${GEN_EVLIB:-uv}
 export CHAT_HTTP_WORKERS=${CHAT_HTTP_WORKERS:-2}
-read -r -a SWEEP <<<"${SWEEP_RATES:-200 400 600 800 1000 1500 2000 3000}"
+read -r -a SWEEP <<<"${SWEEP_RATES:-200 300 400 500 600 800 1000 1500}"
 read -r -a GW_EXTRA <<<"${GW_ENV:-}"
 ROWS=()
 

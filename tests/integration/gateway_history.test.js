@@ -20,6 +20,7 @@ test.before(async () => {
     sys = await startSystem({ gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-history' });
     pub = await Publisher.open(sys.redis.port);
     stored = await pub.publish(120);
+    await pub.settled(sys.gateways[0]);
 });
 
 test.after(async () => {
@@ -92,6 +93,7 @@ test('after_id returns exactly the messages after it', async () => {
 
 test('after_id replies hold at most 500; asking again from the last id gets the rest', async () => {
     const more = await pub.publish(1000);
+    await pub.settled(sys.gateways[0]);
     const c = await connect(sys.gateways[0].url);
     try {
         const got = [];

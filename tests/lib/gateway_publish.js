@@ -6,6 +6,7 @@
  *
  *   const pub = await Publisher.open(sys.redis.port);
  *   const sent = await pub.publish(120);        // message objects, id order
+ *   await pub.settled(sys.gateways[0]);         // the gateway has them all
  *   const m = await metrics(sys.gateways[0]);   // { name: number }
  */
 const fs = require('node:fs');
@@ -43,6 +44,21 @@ class Publisher {
                 ephemeral ? '0' : '1', '100000', 'messages'));
         }
         return (await Promise.all(replies)).map((b) => JSON.parse(b.toString()));
+    }
+
+    /*
+     * Resolve once the gateway has taken in every message published so far
+     * (its messages_in counter reaches messages:id). A client that connects
+     * before that may get the tail as a live batch, and the wire cannot
+     * tell a live batch from the answer to a request.
+     */
+    async settled(gateway, timeoutMs = 10000) {
+        const want = Number((await this.resp.command('GET', 'messages:id')).toString());
+        const end = Date.now() + timeoutMs;
+        while ((await metrics(gateway)).chat_gw_messages_in_total < want) {
+            if (Date.now() > end) throw new Error(`gateway took in fewer than ${want} messages`);
+            await new Promise((r) => setTimeout(r, 20));
+        }
     }
 
     close() {

@@ -222,6 +222,20 @@ static void config_and_frames(void)
     gw_frame_unref(fr);
 }
 
+/* The window follows the rate: none when quiet, the cap when busy. */
+static void window_follows_rate(void)
+{
+    CHECK_INT(gw_fanout_window_us(0, 30000, 1000), 0);
+    CHECK_INT(gw_fanout_window_us(-5, 30000, 1000), 0);
+    CHECK_INT(gw_fanout_window_us(100, 30000, 1000), 3000);
+    CHECK_INT(gw_fanout_window_us(500, 30000, 1000), 15000);
+    CHECK_INT(gw_fanout_window_us(999.9, 30000, 1000), 29997);
+    CHECK_INT(gw_fanout_window_us(1000, 30000, 1000), 30000);
+    CHECK_INT(gw_fanout_window_us(1e9, 30000, 1000), 30000);
+    CHECK_INT(gw_fanout_window_us(1e9, 0, 1000), 0); /* off */
+    CHECK_INT(gw_fanout_window_us(500, 30000, 0), 0);
+}
+
 int main(void)
 {
     one_message_shared();
@@ -231,5 +245,6 @@ int main(void)
     byte_cap_overruns_laggard();
     frames_outlive_eviction();
     config_and_frames();
+    window_follows_rate();
     return check_summary();
 }

@@ -31,6 +31,8 @@ static const struct check_env_row rows[] = {
     {"GW_BATCH_WINDOW_MS", "0", 0},
     {"GW_BATCH_WINDOW_MS", "1000", 0},
     {"GW_BATCH_WINDOW_MS", "1001", -1},
+    {"GW_BATCH_FULL_RATE", "1", 0},
+    {"GW_BATCH_FULL_RATE", "0", -1},
 };
 
 static void defaults(void)
