@@ -324,12 +324,13 @@ static void respond(struct worker *w, const struct outcome *o)
     static const char fallback[] = "{\"error\":\"out of memory\"}";
     char head[512];
     char retry[48] = "";
-    char *err = o->answer == ANSWER_OK ? NULL : error_body(o);
-    const char *body = o->answer == ANSWER_OK ? o->json : err;
-    size_t len = o->answer == ANSWER_OK ? o->json_len : 0;
+    char *err = NULL;
+    const char *body = o->json;
+    size_t len = o->json_len;
     int n;
 
     if (o->answer != ANSWER_OK) {
+        err = error_body(o);
         body = err ? err : fallback;
         len = strlen(body);
     }
