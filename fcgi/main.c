@@ -11,8 +11,9 @@
  *
  * SEND_THREADS workers each accept on the shared socket and own one Redis
  * link; a separate thread answers /healthz, /readyz and /metrics. The main
- * thread only waits for SIGTERM/SIGINT, then stops accepting, lets the
- * requests in flight finish and exits.
+ * thread only waits for SIGTERM/SIGINT, then answers the connections
+ * already queued, stops accepting, lets the requests in flight finish and
+ * exits.
  */
 #include "config.h"
 #include "form.h"
@@ -23,6 +24,7 @@
 
 #include <fcgiapp.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -464,8 +466,30 @@ static int start_workers(struct app *app, struct worker **ws, size_t n)
     return 0;
 }
 
+/* A connection queued on the listener was promised an answer by the
+ * kernel; closing the listener would reset it and lighttpd would answer
+ * 500. The workers keep accepting until the queue has stayed empty for a
+ * few checks; the bound keeps a stuck worker from holding up the exit. */
+static void drain_listen_queue(int fd)
+{
+    enum { CHECK_MS = 10, QUIET_CHECKS = 3, DRAIN_MAX_MS = 5000 };
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    const struct timespec pause = {0, CHECK_MS * 1000000L};
+    int quiet = 0;
+
+    for (int waited = 0; quiet < QUIET_CHECKS && waited < DRAIN_MAX_MS;
+         waited += CHECK_MS) {
+        p.revents = 0;
+        quiet = poll(&p, 1, 0) == 0 ? quiet + 1 : 0;
+        nanosleep(&pause, NULL);
+    }
+    if (quiet < QUIET_CHECKS)
+        log_warn("send", "event=drain_cut_short waited_ms=%d", DRAIN_MAX_MS);
+}
+
 static void stop_workers(struct app *app, struct worker **ws, size_t n)
 {
+    drain_listen_queue(app->listen_fd);
     /* Accepts in progress return; requests being served finish first. */
     FCGX_ShutdownPending();
     shutdown(app->listen_fd, SHUT_RDWR);

@@ -11,6 +11,7 @@ const net = require('node:net');
 const { startSystem, sleep, httpStatus } = require('../lib/system');
 const { postForm, postUrlencoded, message } = require('../lib/client');
 const { SLOW, okMessage, assertError, send } = require('../lib/expect');
+const { fcgiRequest } = require('../lib/fcgi');
 
 async function metrics(h) {
     const r = await fetch(`http://127.0.0.1:${h.healthPort}/metrics`);
@@ -149,6 +150,49 @@ test('SIGTERM: the handler stops accepting, finishes, and exits 0 promptly', { t
         const log = fs.readFileSync(h.proc.logPath, 'utf8');
         assert.match(log, /event=stopping signal=15/);
         assert.match(log, /event=stopped/);
+    } finally {
+        await sys.stop();
+    }
+});
+
+/*
+ * A connection the kernel has queued on the listener was promised an
+ * answer; closing the listener at SIGTERM would reset it and lighttpd
+ * would answer 500 for a request nobody refused. With one worker held by a
+ * half-sent request, five more wait in the queue when SIGTERM comes.
+ */
+test('SIGTERM: the request in progress and those queued behind it are all answered', { timeout: 60000 * SLOW }, async () => {
+    const sys = await startSystem({ gateways: 1, sendHandlers: 1, tag: 'send-drain', sendEnv: { SEND_THREADS: '1' } });
+    try {
+        const h = sys.sendHandlers[0];
+        const form = (i) => new URLSearchParams(message({ content: `drain ${i}` })).toString();
+        const held = fcgiRequest(h.port, { body: form(0) });
+        await held.connected;
+        held.sendHead();
+        await sleep(200 * SLOW);
+        const queued = [];
+        for (let i = 1; i <= 5; i++) {
+            const r = fcgiRequest(h.port, { body: form(i) });
+            await r.connected;
+            r.sendHead();
+            r.sendBody();
+            queued.push(r);
+        }
+        await sleep(100 * SLOW);
+        h.proc.kill('SIGTERM');
+        await sleep(300 * SLOW);
+        assert.strictEqual(h.proc.exitCode, null, 'still serving the request in progress');
+        held.sendBody();
+        const replies = await Promise.all([held, ...queued].map((r) => r.reply));
+        replies.forEach((r, i) => {
+            assert.ok(!r.reset, `request ${i} was answered, not reset (${r.why})`);
+            assert.strictEqual(r.status, 200, `request ${i}: ${r.body}`);
+            assert.strictEqual(JSON.parse(r.body).content, `drain ${i}`);
+        });
+        const { code, signal } = await h.proc.exited;
+        assert.deepStrictEqual({ code, signal }, { code: 0, signal: null });
+        const stored = sys.redisCli('XRANGE', 'messages:history', '-', '+').match(/drain \d/g) || [];
+        assert.deepStrictEqual(stored.sort(), [0, 1, 2, 3, 4, 5].map((i) => `drain ${i}`));
     } finally {
         await sys.stop();
     }
