@@ -145,6 +145,11 @@ cmd_test() {
             run_suite "$s" "tests/$s/run.sh" "$ROOT/build/asan"
         fi
     done
+    # The integration tests once more with both servers under memcheck
+    # (./build.sh test-valgrind adds the browser tests).
+    build debug
+    run_suite integration-valgrind env VALGRIND=1 \
+        tests/integration/run.sh "$ROOT/build/debug"
     # Sanitizer reports from FastCGI children would vanish into lighttpd's
     # log; every server writes them under tests/out instead.
     if ls tests/out/asan.* >/dev/null 2>&1; then
@@ -156,12 +161,26 @@ cmd_test() {
     [ "$TOTAL_FAIL" -eq 0 ]
 }
 
+# Every suite that starts our servers, with both under memcheck.
+cmd_test_valgrind() {
+    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${TEST_PKGS[@]}"
+    need_node_modules
+    mkdir -p tests/out
+    build debug
+    run_suite integration-valgrind env VALGRIND=1 \
+        tests/integration/run.sh "$ROOT/build/debug"
+    run_suite browser-valgrind env VALGRIND=1 \
+        tests/browser/run.sh "$ROOT/build/debug"
+    echo "$TOTAL_PASS passed, $TOTAL_FAIL failed"
+    [ "$TOTAL_FAIL" -eq 0 ]
+}
+
 cmd_help() {
     cat <<'TXT'
 ./build.sh run              install, build and run the whole chat on :30222
 ./build.sh test             install, build with sanitizers, run every test
 ./build.sh build [MODE]     build only (asan | release | debug)
-./build.sh test-valgrind    the integration tests under valgrind
+./build.sh test-valgrind    integration and browser tests, servers under valgrind
 ./build.sh fuzz [SECONDS]   run every fuzzer for SECONDS each
 ./build.sh bench send|fanout  benchmarks that print figures
 TXT
@@ -171,12 +190,7 @@ case "${1:-help}" in
 run) cmd_run ;;
 test) cmd_test ;;
 build) build "${2:-asan}" ;;
-test-valgrind)
-    need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" valgrind
-    need_node_modules
-    build debug
-    VALGRIND=1 tests/integration/run.sh "$ROOT/build/debug"
-    ;;
+test-valgrind) cmd_test_valgrind ;;
 fuzz)
     need_pkgs "${BUILD_PKGS[@]}" clang libclang-rt-14-dev
     tests/fuzz/run.sh "${2:-60}"

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Browser tests: Debian's Chromium (driven by npm playwright-core) against
 # the real system. Usage: tests/browser/run.sh [BUILD_DIR]
+# VALGRIND=1 runs chat-send and chat-gateway under valgrind, as
+# tests/integration/run.sh does.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -17,6 +19,10 @@ out=$root/tests/out/browser
 mkdir -p "$out"
 rm -f "$out"/*.png
 
+# shellcheck source=tests/lib/valgrind.sh
+. "$root/tests/lib/valgrind.sh"
+[ "${VALGRIND:-0}" = 1 ] && valgrind_begin "$root/tests/out" browser
+
 log=$out/tap.log
 (cd "$root/tests" && node --test --test-reporter=tap --test-concurrency=1 \
     "$here"/*.test.js) 2>&1 | tee "$log"
@@ -29,6 +35,9 @@ fail=${fail:-0}
 # node itself failing (no summary) is a failure too.
 if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
     fail=1
+fi
+if [ "${VALGRIND:-0}" = 1 ]; then
+    fail=$((fail + $(valgrind_verdict "$root/tests/out" browser)))
 fi
 echo "screenshots: $out"
 echo "$pass passed, $fail failed"

@@ -7,7 +7,7 @@
 # Environment:
 #   VALGRIND=1     run chat-send and chat-gateway under valgrind; the run
 #                  fails if any valgrind log reports an error or a definite
-#                  leak (logs in tests/out/valgrind.<pid>.log)
+#                  leak (logs in tests/out/valgrind.integration.<pid>.log)
 #   TEST_FILTER    a regular expression: only test files whose name matches
 #   CHAT_TEST_CONCURRENCY  test files run at once (1: ASan servers on two
 #                  cores, and several files time things)
@@ -33,10 +33,9 @@ for bin in chat-send chat-gateway; do
     fi
 done
 
-if [ "${VALGRIND:-0}" = 1 ]; then
-    rm -f "$OUT_DIR"/valgrind.*.log
-    export CHAT_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=$OUT_DIR/valgrind.%p.log"
-fi
+# shellcheck source=tests/lib/valgrind.sh
+. "$ROOT/tests/lib/valgrind.sh"
+[ "${VALGRIND:-0}" = 1 ] && valgrind_begin "$OUT_DIR" integration
 
 files=()
 for f in tests/integration/*.test.js; do
@@ -57,7 +56,8 @@ asan_before=$(find "$OUT_DIR" -maxdepth 1 -name 'asan.*' | wc -l)
 
 # The human-readable spec report goes to the terminal; the TAP report,
 # whose "# pass N" / "# fail N" summary is the count, goes to a file.
-tap=$OUT_DIR/integration.tap
+# Per run, so that two runs at once cannot read each other's counts.
+tap=$OUT_DIR/integration.$$.tap
 rm -f "$tap"
 rc=0
 node --test --test-concurrency="${CHAT_TEST_CONCURRENCY:-1}" \
@@ -88,24 +88,9 @@ if [ "$asan_after" -gt "$asan_before" ]; then
 fi
 
 if [ "${VALGRIND:-0}" = 1 ]; then
-    bad=0
-    for log in "$OUT_DIR"/valgrind.*.log; do
-        [ -e "$log" ] || continue
-        # With --errors-for-leak-kinds=definite a definite leak is counted
-        # in the error summary; the second test catches a log cut short.
-        if grep -qE 'ERROR SUMMARY: [1-9]' "$log" ||
-            grep -qE 'definitely lost: [1-9]' "$log"; then
-            echo "valgrind: errors or definite leaks in $log" >&2
-            cat "$log" >&2
-            bad=$((bad + 1))
-        fi
-    done
-    if ! compgen -G "$OUT_DIR/valgrind.*.log" >/dev/null; then
-        echo "valgrind: no logs written (was CHAT_WRAPPER used?)" >&2
-        bad=1
-    fi
-    fail=$((fail + bad))
+    fail=$((fail + $(valgrind_verdict "$OUT_DIR" integration)))
 fi
 
+mv -f "$tap" "$OUT_DIR/integration.tap" 2>/dev/null || true
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
