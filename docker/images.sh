@@ -7,11 +7,16 @@
 #                                     base + the four images:
 #                                     PREFIXchat-send, chat-gateway,
 #                                     chat-frontend, chat-redis (stand-in)
+#   docker/images.sh push PREFIX [TAG]      push the three images Kubernetes
+#                                     runs (Redis there is the official
+#                                     redis:7) to the registry in PREFIX
 # The engine is Debian's docker.io driven through its own socket, so it
 # never touches a Docker already on the machine. Environment:
 #   CHAT_DOCKER_SOCK   socket (unix:///run/docker-chat.sock)
 #   CHAT_DOCKER_ROOT   data root (/var/lib/docker-chat)
 #   CHAT_DOCKER_CACHE  base tarball cache (/var/cache/chat-docker)
+#   CHAT_BASE          base image to build on instead of the local one, e.g.
+#                      debian:bookworm-slim where a registry is reachable
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,13 +109,24 @@ cmd_base() {
 }
 
 cmd_build() {
-    local prefix=${1:-} tag=${2:-0.1.0} img
-    cmd_base
+    local prefix=${1:-} tag=${2:-0.1.0} img base=${CHAT_BASE:-}
+    if [ -z "$base" ]; then
+        cmd_base
+        base=chat-base:bookworm
+    fi
     for img in send gateway frontend redis; do
-        say "build: ${prefix}chat-$img:$tag"
+        say "build: ${prefix}chat-$img:$tag (on $base)"
         # --network host: apt inside the build reaches the host's mirrors.
         "${DOCKER[@]}" build --network host -q -f "docker/$img.Dockerfile" \
-            -t "${prefix}chat-$img:$tag" . >/dev/null
+            --build-arg BASE="$base" -t "${prefix}chat-$img:$tag" . >/dev/null
+    done
+}
+
+cmd_push() {
+    local prefix=${1:?usage: $0 push PREFIX [TAG]} tag=${2:-0.1.0} img
+    for img in send gateway frontend; do
+        say "push: ${prefix}chat-$img:$tag"
+        "${DOCKER[@]}" push "${prefix}chat-$img:$tag"
     done
 }
 
@@ -122,8 +138,12 @@ build)
     shift
     cmd_build "$@"
     ;;
+push)
+    shift
+    cmd_push "$@"
+    ;;
 *)
-    say "usage: $0 start|stop|base|build [PREFIX] [TAG]"
+    say "usage: $0 start|stop|base|build [PREFIX] [TAG]|push PREFIX [TAG]"
     exit 2
     ;;
 esac
