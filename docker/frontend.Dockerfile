@@ -28,6 +28,9 @@ ENV CHAT_CONF_DIR=/etc/chat \
     CHAT_GATEWAY_BACKENDS=chat-gateway:7681
 EXPOSE 8080
 USER 10001:10001
-# -D: foreground, errors on stderr. SIGTERM stops lighttpd at once; open
-# WebSockets close and the page reconnects and resumes through another pod.
+# -D: foreground, errors on stderr. SIGINT is lighttpd's graceful stop:
+# sends in progress finish, open WebSockets get
+# server.graceful-shutdown-timeout, then the page reconnects and resumes
+# through another pod. (SIGTERM would cut the sends too.)
+STOPSIGNAL SIGINT
 ENTRYPOINT ["/usr/sbin/lighttpd", "-D", "-f", "/etc/chat/lighttpd.conf"]

@@ -119,6 +119,14 @@ for img in send gateway frontend; do
         bad "chat-$img contains build tools"
     fi
 done
+# docker stop and Kubernetes send the image's stop signal; for lighttpd
+# only SIGINT lets the sends in progress finish.
+stopsig=$("${DOCKER[@]}" image inspect -f '{{.Config.StopSignal}}' "chat-frontend:$TAG")
+if [ "$stopsig" = SIGINT ]; then
+    ok "chat-frontend stops lighttpd gracefully (STOPSIGNAL $stopsig)"
+else
+    bad "chat-frontend stop signal is '${stopsig:-SIGTERM}', lighttpd's immediate stop"
+fi
 for bin in send:/usr/local/bin/chat-send gateway:/usr/local/bin/chat-gateway; do
     out=$("${DOCKER[@]}" run --rm --entrypoint ldd "chat-${bin%%:*}:$TAG" "${bin#*:}" 2>&1)
     if [ -n "$out" ] && ! grep -q 'not found' <<<"$out"; then
