@@ -44,8 +44,13 @@ cmd_start() {
     mkdir -p "$DATA"
     # setsid: the daemon must outlive neither more nor less than we decide;
     # it is stopped by PID in cmd_stop.
+    # --iptables=false: dockerd would otherwise rewrite the host's firewall
+    # (FORWARD policy DROP, NAT and conntrack rules that outlive it). The
+    # drill needs none of it: containers share a bridge, published ports go
+    # through docker-proxy, builds use the host's network.
     setsid dockerd --host "$SOCK" --pidfile "$PIDFILE" --data-root "$DATA" \
-        --exec-root /run/docker-chat >/var/log/docker-chat.log 2>&1 </dev/null &
+        --exec-root /run/docker-chat --iptables=false --ip-masq=false \
+        >/var/log/docker-chat.log 2>&1 </dev/null &
     echo $! >"$OURS"
     local i
     for i in $(seq 1 60); do

@@ -224,8 +224,10 @@ class Client {
                 if (!this.seen.has(m.id)) this.seen.set(m.id, m);
                 if (m.id > this.maxSeen) this.maxSeen = m.id;
             }
-            /* A full resume page means "ask again from the last id". */
-            if (v.length === 500) ws.send(JSON.stringify({ after_id: this.maxSeen }));
+            /* A full resume page means "ask again from its last id" -- its
+             * own, never a later live id, which would skip what lies
+             * between (as the page does; docs/DESIGN.md). */
+            if (v.length === 500) ws.send(JSON.stringify({ after_id: v[v.length - 1].id }));
         });
         ws.on('error', () => { /* reported by close */ });
         ws.on('close', (code) => {
@@ -490,7 +492,7 @@ async function redisRestart(history) {
             const v = JSON.parse(d.toString());
             if (!Array.isArray(v)) return;
             for (const m of v) ids.add(m.id);
-            if (v.length === 500) ws.send(JSON.stringify({ after_id: Math.max(...ids) }));
+            if (v.length === 500) ws.send(JSON.stringify({ after_id: v[v.length - 1].id }));
             else if (ids.size >= history.length + 1) {
                 clearTimeout(timer);
                 resolve();
