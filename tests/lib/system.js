@@ -147,8 +147,9 @@ class System {
     }
 
     redisCli(...args) {
+        /* A drill's whole history passes the default 1 MiB on a fast run. */
         return execFileSync('redis-cli', ['-p', String(this.redis.port), ...args],
-            { encoding: 'utf8' });
+            { encoding: 'utf8', maxBuffer: 512 << 20 });
     }
 
     /* Start (or restart, same port and data) redis-server with AOF on. */
