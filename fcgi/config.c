@@ -18,6 +18,7 @@ static const struct conf_item items[] = {
     INT_ITEM("SEND_HEALTH_PORT", health_port, "9100", 0, 65535),
     INT_ITEM("SEND_THREADS", threads, "0", 0, 256),
     INT_ITEM("SEND_BACKLOG", backlog, "1024", 1, 65535),
+    INT_ITEM("SEND_IO_TIMEOUT_MS", io_timeout_ms, "10000", 100, 600000),
     STR_ITEM("REDIS_HOST", redis_host, "127.0.0.1"),
     INT_ITEM("REDIS_PORT", redis_port, "6379", 1, 65535),
     INT_ITEM("REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000),

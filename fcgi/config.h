@@ -16,6 +16,7 @@ struct send_config {
     long long health_port; /* /healthz /readyz /metrics; 0 = none */
     long long threads;     /* 0 = one per online core */
     long long backlog;
+    long long io_timeout_ms; /* a FastCGI peer silent this long is dropped */
     char redis_host[SEND_CONFIG_STR_MAX];
     long long redis_port;
     long long redis_timeout_ms;

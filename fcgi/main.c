@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "store.h"
 
+#include <errno.h>
 #include <fcgiapp.h>
 #include <jansson.h>
 #include <poll.h>
@@ -82,6 +83,7 @@ struct app {
     struct send_metrics metrics;
     struct store *probe_store; /* the health thread's own link */
     atomic_int redis_up;       /* the last probe's verdict */
+    atomic_int stopping;       /* set before the listener is shut */
     int listen_fd;
 };
 
@@ -374,9 +376,24 @@ static void *worker_main(void *arg)
     /* Dial before the first request; a failure is retried per request. */
     if (store_connect(w->store) != STORE_OK)
         log_debug("send", "event=first_dial_failed");
-    while (FCGX_Accept_r(&w->req) >= 0) {
-        serve(w);
-        FCGX_Finish_r(&w->req);
+    for (;;) {
+        int rc = FCGX_Accept_r(&w->req);
+
+        if (rc >= 0) {
+            serve(w);
+            FCGX_Finish_r(&w->req);
+            continue;
+        }
+        if (atomic_load(&w->app->stopping))
+            break;
+        /* -EAGAIN: the listener's SO_RCVTIMEO, nobody came. Anything else
+         * (EMFILE, say) must neither end the worker nor spin. */
+        if (rc != -EAGAIN && rc != -EWOULDBLOCK) {
+            const struct timespec pause = {0, 100 * 1000000L};
+
+            log_warn("send", "event=accept_failed error=%d", -rc);
+            nanosleep(&pause, NULL);
+        }
     }
     return NULL;
 }
@@ -423,6 +440,19 @@ static void app_init(struct app *app)
     store_shared_init(&app->shared, (int)c->redis_backoff_min_ms);
     send_metrics_init(&app->metrics);
     atomic_init(&app->redis_up, 0);
+    atomic_init(&app->stopping, 0);
+}
+
+/* libfcgi reads a request's params inside FCGX_Accept_r and its body with
+ * plain read(); a peer that goes quiet would hold the worker for ever.
+ * Accepted sockets inherit these timeouts from the listener (so accept
+ * itself wakes with EAGAIN when idle, which the workers skip). */
+static int set_io_timeouts(int fd, long long ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+           setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 static int open_listener(struct app *app)
@@ -438,6 +468,10 @@ static int open_listener(struct app *app)
     app->listen_fd = FCGX_OpenSocket(addr, (int)app->cfg.backlog);
     if (app->listen_fd < 0) {
         log_error("send", "event=listen_failed address=%s", addr);
+        return -1;
+    }
+    if (set_io_timeouts(app->listen_fd, app->cfg.io_timeout_ms)) {
+        log_error("send", "event=listen_failed error=\"cannot set timeouts\"");
         return -1;
     }
     log_info("send", "event=listening address=%s threads=%lld", addr,
@@ -490,6 +524,7 @@ static void drain_listen_queue(int fd)
 static void stop_workers(struct app *app, struct worker **ws, size_t n)
 {
     drain_listen_queue(app->listen_fd);
+    atomic_store(&app->stopping, 1);
     /* Accepts in progress return; requests being served finish first. */
     FCGX_ShutdownPending();
     shutdown(app->listen_fd, SHUT_RDWR);

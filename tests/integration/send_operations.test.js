@@ -198,6 +198,48 @@ test('SIGTERM: the request in progress and those queued behind it are all answer
     }
 });
 
+/*
+ * libfcgi reads params and body with blocking reads; a peer that goes
+ * quiet would hold the only worker for ever (and SIGTERM with it). One
+ * connection stalls before its params, one inside its body: both are
+ * dropped after SEND_IO_TIMEOUT_MS and the next request is served.
+ */
+test('a FastCGI peer that goes quiet is dropped after SEND_IO_TIMEOUT_MS and holds no worker', { timeout: 60000 * SLOW }, async () => {
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 1, tag: 'send-stall',
+        sendEnv: { SEND_THREADS: '1', SEND_IO_TIMEOUT_MS: String(400 * SLOW) },
+    });
+    try {
+        const h = sys.sendHandlers[0];
+        const form = (c) => new URLSearchParams(message({ content: c })).toString();
+        const silent = fcgiRequest(h.port, { body: form('never sent') });
+        await silent.connected;
+        const midBody = fcgiRequest(h.port, { body: form('half a body') });
+        await midBody.connected;
+        midBody.sendHead();
+        const started = Date.now();
+        const next = fcgiRequest(h.port, { body: form('after the stalls') });
+        await next.connected;
+        next.sendHead();
+        next.sendBody();
+        const r = await next.reply;
+        assert.strictEqual(r.status, 200, `the next request is served: ${JSON.stringify(r)}`);
+        assert.ok(Date.now() - started < 3000 * SLOW, `served ${Date.now() - started} ms later`);
+        const s = await silent.reply;
+        assert.ok(s.reset, 'the silent peer was dropped without an answer');
+        const m = await midBody.reply;
+        assert.ok(m.reset || m.status === 400, `the stalled body was dropped: ${JSON.stringify(m)}`);
+        const stored = sys.redisCli('XRANGE', 'messages:history', '-', '+');
+        assert.match(stored, /after the stalls/);
+        assert.doesNotMatch(stored, /half a body|never sent/);
+        /* Idle workers wake on the accept timeout and keep serving. */
+        await sleep(1000 * SLOW);
+        okMessage(await postForm(sys.sendUrl, message({ content: 'still served after idle timeouts' })));
+    } finally {
+        await sys.stop();
+    }
+});
+
 test('over a Unix socket (SEND_SOCKET) lighttpd and the handler keep the same contract', async () => {
     const sys = await startSystem({ gateways: 1, sendHandlers: 2, tag: 'send-unix', sendSocket: true });
     try {
