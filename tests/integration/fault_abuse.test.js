@@ -25,6 +25,7 @@ const STORED = 20;
 const IDLE_CLOSE_MS = 60000 * SLOW; /* the gateway must drop stalled handshakes by then */
 const FD_SLACK = 4;
 const RSS_SLACK_KB = 48 * 1024; /* the gateway runs with a small ASan quarantine */
+const ROUND_SLACK_KB = 4 * 1024;
 
 /* Raw TCP sockets that begin a handshake and never finish it. */
 function stalledHandshakes(port, count, dripMs) {
@@ -217,6 +218,30 @@ test('abuse of the gateway gets its answers and leaks nothing', { timeout: 18000
             assert.strictEqual(open, 0, 'the gateway closes stalled handshakes by itself');
         });
         phase('stalled');
+
+        /*
+         * The first round grows RSS by what the allocator keeps for reuse;
+         * a second, identical round must reuse it. Growth that repeats is
+         * memory kept per connection or per request.
+         */
+        await t.test('a second round of churn and burst leaves RSS where the first did', async () => {
+            for (const c of extra.splice(0)) c.close();
+            await sleep(500);
+            const before = procStats(g.proc.pid).rssKb;
+            await churn(g.url);
+            const c = await connect(g.url, opts);
+            for (let i = 0; i < BURST; i++) c.send({ first_id: 0, last_id: -1 });
+            await c.until(() => c.closed !== null || c.frames.length >= BURST, 90000 * SLOW, 'burst answered')
+                .catch(() => {});
+            c.close();
+            await closeOf(c);
+            await sleep(500);
+            const again = procStats(g.proc.pid).rssKb;
+            results.second_round_kb = { before, after: again };
+            assert.ok(WRAPPED || again <= before + ROUND_SLACK_KB,
+                `RSS grew ${again - before} kB in a repeated round (${before} -> ${again})`);
+        });
+        phase('second_round');
 
         for (const c of extra) c.close();
         const alive = g.proc.exitCode === null && g.proc.signalCode === null;
