@@ -310,6 +310,9 @@ check('each Deployment scales alone: labels, probes, limits, security, no pod st
             for (const v of t.spec.volumes || []) {
                 ok(v.emptyDir || v.configMap, `${n}: volume ${v.name} would be pod state outside Redis`);
             }
+            const pdb = find('PodDisruptionBudget', n);
+            ok(pdb && JSON.stringify(pdb.spec.selector.matchLabels) === JSON.stringify(w.spec.selector.matchLabels),
+                `${n}: no PodDisruptionBudget selecting its pods`);
             const svc = find('Service', n);
             ok(svc, `${n}: no Service`);
             if (svc) {
