@@ -415,6 +415,7 @@ async function drill() {
     let resumed = 0;
     let stale = 0;
     let triple = 0;
+    let overlap = 0;
     for (const c of clients) {
         for (const conn of c.conns) {
             if (conn.afterId > 0) resumed++;
@@ -422,8 +423,10 @@ async function drill() {
             const count = new Map();
             for (const id of conn.ids) count.set(id, (count.get(id) || 0) + 1);
             if ([...count.values()].some((n) => n > 2)) triple++;
+            overlap += [...count.values()].filter((n) => n === 2).length;
         }
     }
+    console.log(`figures: ids that came twice on one connection (reply overlapping live, merged by id): ${overlap}`);
     assert(resumed > 0, `clients of stopped gateways reconnected and resumed with after_id (${resumed} resumes)`);
     assert(stale === 0, 'no resume reply repeated a message at or below after_id', `${stale} connections`);
     assert(triple === 0, 'no message arrived more than twice on one connection', `${triple} connections`);
