@@ -266,6 +266,44 @@ check('probe paths are served by the code, on the right port', (ok) => {
     }
 });
 
+check('network policies let every connection the parts make through, and keep Redis to its users', (ok) => {
+    const policies = docs.filter((d) => d.kind === 'NetworkPolicy');
+    const matches = (sel, labels) => Object.entries((sel && sel.matchLabels) || {})
+        .every(([k, v]) => labels[k] === v);
+    const podLabels = (name) => {
+        const w = workloads.find((x) => x.metadata.name === name);
+        return w ? w.spec.template.metadata.labels : {};
+    };
+    /* Would a connection from pods of `from` to Service svc:port pass? */
+    const admitted = (from, svc, port) => {
+        const s = find('Service', svc);
+        const sp = s && s.spec.ports.find((p) => p.port === port);
+        const w = s && workloads.find((x) => matches({ matchLabels: s.spec.selector }, x.spec.template.metadata.labels));
+        if (!sp || !w) return false;
+        const c = w.spec.template.spec.containers[0];
+        const target = portNumber(c, sp.targetPort !== undefined ? sp.targetPort : sp.port);
+        const applying = policies.filter((p) => matches(p.spec.podSelector, w.spec.template.metadata.labels));
+        if (!applying.length) return true;
+        return applying.some((p) => (p.spec.ingress || []).some((rule) =>
+            (!rule.from || rule.from.some((f) => f.podSelector && matches(f.podSelector, podLabels(from)))) &&
+            (!rule.ports || rule.ports.some((pp) => portNumber(c, pp.port) === target))));
+    };
+    for (const p of policies) {
+        ok(workloads.some((w) => matches(p.spec.podSelector, w.spec.template.metadata.labels)),
+            `NetworkPolicy ${p.metadata.name} selects no pods`);
+    }
+    const cm = find('ConfigMap', 'chat-frontend').data;
+    for (const hp of [cm.CHAT_SEND_BACKENDS, cm.CHAT_GATEWAY_BACKENDS]) {
+        const [host, port] = hp.split(':');
+        ok(admitted('chat-frontend', host, Number(port)), `chat-frontend -> ${hp} is blocked by a NetworkPolicy`);
+    }
+    for (const n of ['chat-send', 'chat-gateway']) {
+        const env = manifestEnv(find('Deployment', n).spec.template.spec.containers[0]);
+        ok(admitted(n, env.REDIS_HOST, Number(env.REDIS_PORT)), `${n} -> Redis is blocked by a NetworkPolicy`);
+    }
+    ok(!admitted('chat-frontend', 'chat-redis', 6379), 'the front end can reach Redis: no NetworkPolicy keeps it out');
+});
+
 check('Redis: config from ConfigMap equals docker/redis.conf, AOF on the volume', (ok) => {
     const cm = find('ConfigMap', 'chat-redis');
     const conf = read('docker/redis.conf');
