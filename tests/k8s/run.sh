@@ -148,7 +148,7 @@ mutant "gateway port" 's/containerPort: 7681/containerPort: 7682/'
 mutant "probe path" '0,/path: \/readyz/s//path: \/ready/'
 mutant "env var name" 's/- name: GW_SHUTDOWN_GRACE_MS/- name: GW_SHUTDOWN_GRACE/'
 mutant "backend Service name" 's/CHAT_SEND_BACKENDS: "chat-send:9000"/CHAT_SEND_BACKENDS: "chat-sender:9000"/'
-mutant "network policy source" '/^kind: NetworkPolicy$/,$s/name: chat-frontend$/name: chat-frontnd/'
+mutant "network policy source" '/^kind: NetworkPolicy$/,$ s/name: chat-frontend$/name: chat-frontnd/'
 mutant "disruption budget" '/^kind: PodDisruptionBudget$/,/^---$/s/^  name: chat-gateway$/  name: chat-gateway-old/'
 
 echo "$PASS passed, $FAIL failed"
