@@ -18,6 +18,7 @@
 #include "config.h"
 #include "form.h"
 #include "health.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -25,7 +26,6 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <jansson.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -443,42 +443,6 @@ static void app_init(struct app *app)
     atomic_init(&app->stopping, 0);
 }
 
-/* libfcgi reads a request's params inside FCGX_Accept_r and its body with
- * plain read(); a peer that goes quiet would hold the worker for ever.
- * Accepted sockets inherit these timeouts from the listener (so accept
- * itself wakes with EAGAIN when idle, which the workers skip). */
-static int set_io_timeouts(int fd, long long ms)
-{
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-           setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-}
-
-static int open_listener(struct app *app)
-{
-    char addr[SEND_CONFIG_STR_MAX + 8];
-
-    /* A Unix socket spares lighttpd and us a TCP handshake per request,
-     * when both run on one host (libfcgi takes a path for one). */
-    if (app->cfg.socket_path[0])
-        snprintf(addr, sizeof(addr), "%s", app->cfg.socket_path);
-    else
-        snprintf(addr, sizeof(addr), "%s:%lld", app->cfg.bind, app->cfg.port);
-    app->listen_fd = FCGX_OpenSocket(addr, (int)app->cfg.backlog);
-    if (app->listen_fd < 0) {
-        log_error("send", "event=listen_failed address=%s", addr);
-        return -1;
-    }
-    if (set_io_timeouts(app->listen_fd, app->cfg.io_timeout_ms)) {
-        log_error("send", "event=listen_failed error=\"cannot set timeouts\"");
-        return -1;
-    }
-    log_info("send", "event=listening address=%s threads=%lld", addr,
-             app->cfg.threads);
-    return 0;
-}
-
 static int start_workers(struct app *app, struct worker **ws, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -500,30 +464,9 @@ static int start_workers(struct app *app, struct worker **ws, size_t n)
     return 0;
 }
 
-/* A connection queued on the listener was promised an answer by the
- * kernel; closing the listener would reset it and lighttpd would answer
- * 500. The workers keep accepting until the queue has stayed empty for a
- * few checks; the bound keeps a stuck worker from holding up the exit. */
-static void drain_listen_queue(int fd)
-{
-    enum { CHECK_MS = 10, QUIET_CHECKS = 3, DRAIN_MAX_MS = 5000 };
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    const struct timespec pause = {0, CHECK_MS * 1000000L};
-    int quiet = 0;
-
-    for (int waited = 0; quiet < QUIET_CHECKS && waited < DRAIN_MAX_MS;
-         waited += CHECK_MS) {
-        p.revents = 0;
-        quiet = poll(&p, 1, 0) == 0 ? quiet + 1 : 0;
-        nanosleep(&pause, NULL);
-    }
-    if (quiet < QUIET_CHECKS)
-        log_warn("send", "event=drain_cut_short waited_ms=%d", DRAIN_MAX_MS);
-}
-
 static void stop_workers(struct app *app, struct worker **ws, size_t n)
 {
-    drain_listen_queue(app->listen_fd);
+    listener_drain(app->listen_fd);
     atomic_store(&app->stopping, 1);
     /* Accepts in progress return; requests being served finish first. */
     FCGX_ShutdownPending();
@@ -597,7 +540,7 @@ int main(void)
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
     app_init(app);
-    if (FCGX_Init() == 0 && open_listener(app) == 0) {
+    if (FCGX_Init() == 0 && (app->listen_fd = listener_open(&app->cfg)) >= 0) {
         rc = run(app, &stop_set);
         if (app->cfg.socket_path[0])
             unlink(app->cfg.socket_path);
