@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
-const { OUT_DIR, ROOT } = require('../lib/system');
+const { OUT_DIR, ROOT, startSystem } = require('../lib/system');
 
 const CHROMIUM = process.env.CHAT_CHROMIUM || '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -21,6 +21,18 @@ const PHONE = { width: 390, height: 844 };
 async function launch() {
     if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
     return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
+/* The real system and a browser for test t; both stop when it ends. */
+async function startWithBrowser(t, opts) {
+    const sys = await startSystem(opts);
+    let browser = null;
+    t.after(async () => {
+        if (browser) await browser.close();
+        await sys.stop();
+    });
+    browser = await launch();
+    return { sys, browser };
 }
 
 /*
@@ -184,6 +196,7 @@ async function storeMany(sys, fields) {
 }
 
 module.exports = {
+    startWithBrowser,
     launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
     DESKTOP, PHONE, SHOTS,
 };

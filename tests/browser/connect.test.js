@@ -8,9 +8,8 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
 const { message } = require('../lib/client');
-const { launch, openUser, waitLive, waitShown, storeMany } = require('./browser');
+const { startWithBrowser, openUser, waitLive, waitShown, storeMany } = require('./browser');
 
 const BASE_MS = 500;
 const GAPS = 3;
@@ -41,12 +40,7 @@ function recordRetries() {
 }
 
 test('no gateway yet: connecting, retries back off with jitter, then live', { timeout: 90000 }, async (t) => {
-    const sys = await startSystem({ gateways: 1, tag: 'browser-connect' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-connect' });
     await sys.stopGateway(0);
 
     const users = await Promise.all(['Ann', 'Ben'].map((name) => openUser(browser, sys, {

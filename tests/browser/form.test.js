@@ -7,16 +7,10 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
-const { launch, openUser, sendUI, shown, waitShown } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown } = require('./browser');
 
 test('form errors, in-flight guard and remembered identity', { timeout: 120000 }, async (t) => {
-    const sys = await startSystem({ gateways: 2, tag: 'browser-form' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 2, tag: 'browser-form' });
 
     const u = await openUser(browser, sys, { name: 'Carol', email: 'carol at example', topic: 'typos' });
     const page = u.page;

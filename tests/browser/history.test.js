@@ -8,19 +8,13 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { launch, openUser, shown, waitShown } = require('./browser');
+const { startWithBrowser, openUser, shown, waitShown } = require('./browser');
 
 const STORED = 130;
 
 test('scrolling to the top loads older pages in order until the beginning', { timeout: 120000 }, async (t) => {
-    const sys = await startSystem({ gateways: 2, tag: 'browser-history' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 2, tag: 'browser-history' });
 
     const ids = [];
     for (let i = 1; i <= STORED; i++) {

@@ -7,19 +7,13 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { launch, openUser, sendUI, shown, waitShown, waitLive, storeMany, screenshot } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown, waitLive, storeMany, screenshot } = require('./browser');
 
 const MISSED = 520; /* more than one full resume reply of 500 */
 
 test('gateways restarted under an open page: reconnecting, then every missed message once', { timeout: 180000 }, async (t) => {
-    const sys = await startSystem({ gateways: 2, tag: 'browser-reconnect' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 2, tag: 'browser-reconnect' });
 
     const user = await openUser(browser, sys, { name: 'Rita', email: 'rita@example.com' });
     const page = user.page;

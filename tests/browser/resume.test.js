@@ -10,20 +10,14 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { launch, openUser, proxySocket, sendUI, shown, waitShown, storeMany } = require('./browser');
+const { startWithBrowser, openUser, proxySocket, sendUI, shown, waitShown, storeMany } = require('./browser');
 
 const MISSED = 520; /* one full resume reply and a short one */
 const OVERTAKER = 'live while the resume is under way';
 
 test('a resume survives a live batch ahead of a full reply and a refused ask', { timeout: 120000 }, async (t) => {
-    const sys = await startSystem({ gateways: 1, tag: 'browser-resume' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-resume' });
 
     const hooks = {};
     let conns;

@@ -9,8 +9,7 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
-const { launch, openUser, sendUI, shown, waitShown, screenshot, PHONE } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown, screenshot, PHONE } = require('./browser');
 
 /* Eve reads in another time zone and locale than the machine's. */
 const EVE_ZONE = { timezoneId: 'Asia/Kolkata', locale: 'en-GB' };
@@ -48,13 +47,8 @@ function colours(page, id) {
 }
 
 test('Alice, Bob and Eve: ephemeral scenario through the UI', { timeout: 120000 }, async (t) => {
-    const sys = await startSystem({
+    const { sys, browser } = await startWithBrowser(t, {
         gateways: 2, tag: 'browser-scenario', gatewayEnv: { GW_PRESENCE_REFRESH_MS: '300' },
-    });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
     });
 
     const alice = await openUser(browser, sys, { name: 'Alice', email: 'alice@example.com', topic: 'lunch' });

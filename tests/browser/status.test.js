@@ -7,9 +7,8 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { launch, openUser, proxySocket, shown, waitShown, storeMany } = require('./browser');
+const { startWithBrowser, openUser, proxySocket, shown, waitShown, storeMany } = require('./browser');
 
 const IMG = '<img src=x onerror=alert(1)>';
 const LOOKALIKE = { id: 999999, name: 'Ghost', email: 'ghost@example.com', topic: 'x', content: 'not an array', date: '2026-11-28T06:01:23.456Z', ephemeral: false };
@@ -23,12 +22,7 @@ const ODD = [
 ];
 
 test('status objects are handled or ignored, never shown, never thrown', { timeout: 90000 }, async (t) => {
-    const sys = await startSystem({ gateways: 1, tag: 'browser-status' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-status' });
     const stored = (await storeMany(sys, [1, 2, 3].map((i) => message({ content: `stored #${i}` })))).map((m) => m.id);
 
     let newestAsks = 0;

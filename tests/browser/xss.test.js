@@ -6,20 +6,14 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startSystem } = require('../lib/system');
-const { launch, openUser, sendUI, shown, waitShown } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown } = require('./browser');
 
 const IMG = '<img src=x onerror=alert(1)>';
 const BOLD = '<b>&amp;</b>';
 const MAIL = '<b>&amp;</b>@example.com'; /* a valid email: no spaces, one @ */
 
 test('markup in name, topic and content is shown as text and runs nothing', { timeout: 90000 }, async (t) => {
-    const sys = await startSystem({ gateways: 2, tag: 'browser-xss' });
-    const browser = await launch();
-    t.after(async () => {
-        await browser.close();
-        await sys.stop();
-    });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 2, tag: 'browser-xss' });
 
     const mallory = await openUser(browser, sys, { name: IMG, email: 'mallory@example.com', topic: IMG });
     const a = await sendUI(mallory.page, IMG);
