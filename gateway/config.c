@@ -2,6 +2,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "session.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ static const struct conf_item items[] = {
     INT_ITEM("GW_BATCH_FULL_RATE", batch_full_rate, "1000", 1, 10000000),
     INT_ITEM("GW_BATCH_MAX_BYTES", batch_max_bytes, "262144", 4 * KIB,
              64 * MIB),
-    INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1, 1000),
+    INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1,
+             GW_SESSION_PENDING_MAX),
     INT_ITEM("GW_PING_INTERVAL_S", ping_interval_s, "30", 1, 3600),
     INT_ITEM("GW_PING_TIMEOUT_S", ping_timeout_s, "60", 2, 7200),
     INT_ITEM("GW_SLOW_CLOSE_GRACE_MS", slow_close_grace_ms, "5000", 1, 600000),

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "presence.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,22 +116,17 @@ static void on_message(void *user, const char *json, size_t len)
         log_error("fanout", "event=push_failed reason=\"out of memory\"");
 }
 
-static void on_history(void *user, uint64_t sid, struct gw_frame *reply,
-                       const char *error)
+static void on_history(void *user, uint64_t sid, struct gw_frame *frame, int ok)
 {
     struct gw_server *srv = user;
-    struct gw_session *s = gw_session_find(srv, sid);
+    struct gw_session *s = gw_server_session_find(srv, sid);
 
+    (void)ok;
     if (!s) {
-        gw_frame_unref(reply);
+        gw_frame_unref(frame);
         return;
     }
-    if (s->pending)
-        s->pending--;
-    if (reply)
-        gw_session_push(srv, s, reply, 1);
-    else
-        gw_session_error(srv, s, error);
+    gw_session_answer(&srv->env, s, frame);
 }
 
 static long long on_count(void *user)
@@ -155,25 +151,120 @@ struct gw_frame *gw_server_presence_frame(struct gw_server *srv)
     return gw_frame_from(LWS_PRE, text, (size_t)n);
 }
 
-/* At most once a second, tell everyone when the total changed. */
+/* Tell everyone when the total changed, at most once a second. */
 static void presence_cb(lws_sorted_usec_list_t *sul)
 {
     struct gw_server *srv =
         lws_container_of(sul, struct gw_server, sul_presence);
     long long online = srv->presence_others + (long long)srv->nsessions;
+    long long now = (long long)(lws_now_usecs() / LWS_US_PER_MS);
     struct gw_frame *f;
 
     lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
                      PRESENCE_PUSH_MS * LWS_US_PER_MS);
-    if (online == srv->presence_sent || srv->stopping)
+    if (srv->stopping ||
+        !gw_presence_push_due(online, srv->presence_sent, now,
+                              srv->presence_sent_ms, PRESENCE_PUSH_MS))
         return;
     srv->presence_sent = online;
+    srv->presence_sent_ms = now;
     f = gw_server_presence_frame(srv);
     if (!f)
         return;
     for (struct gw_session *s = srv->sessions; s; s = s->next)
-        gw_session_push(srv, s, gw_frame_ref(f), 0);
+        gw_session_push(&srv->env, s, gw_frame_ref(f), 0);
     gw_frame_unref(f);
+}
+
+/* ---- sessions ---- */
+
+static struct gw_session **bucket(struct gw_server *srv, uint64_t id)
+{
+    return &srv->buckets[id % GW_SESSION_BUCKETS];
+}
+
+struct gw_session *gw_server_session_find(struct gw_server *srv, uint64_t id)
+{
+    struct gw_session *s = *bucket(srv, id);
+
+    while (s && s->id != id)
+        s = s->hnext;
+    return s;
+}
+
+int gw_server_session_open(struct gw_server *srv, struct gw_session *s,
+                           struct lws *wsi)
+{
+    struct gw_session **b;
+
+    if (!srv)
+        return -1;
+    gw_session_init(&srv->env, s, wsi, ++srv->next_id);
+    b = bucket(srv, s->id);
+    s->hnext = *b;
+    *b = s;
+    s->prev = NULL;
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->nsessions++;
+    srv->m.connections_total++;
+    gw_session_push(&srv->env, s, gw_server_presence_frame(srv), 0);
+    return 0;
+}
+
+void gw_server_session_close(struct gw_server *srv, struct gw_session *s)
+{
+    struct gw_session **pp;
+
+    if (!srv || !s->id)
+        return;
+    for (pp = bucket(srv, s->id); *pp && *pp != s; pp = &(*pp)->hnext)
+        ;
+    if (*pp)
+        *pp = s->hnext;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    srv->nsessions--;
+    gw_session_cleanup(&srv->env, s);
+}
+
+/* The sessions' way to the history: refused while stopping or full. */
+static int session_history(void *user, uint64_t sid,
+                           const struct gw_request *req, const char **why)
+{
+    struct gw_server *srv = user;
+
+    if (!srv->redis || srv->stopping) {
+        *why = "server is shutting down";
+        return -1;
+    }
+    if (gw_redis_history(srv->redis, sid, req)) {
+        *why = "server busy, try again later";
+        return -1;
+    }
+    return 0;
+}
+
+static long long session_window_us(void *user)
+{
+    return ((struct gw_server *)user)->window_us;
+}
+
+static void session_sweep_soon(void *user)
+{
+    gw_server_sweep_soon(user);
+}
+
+void gw_server_wake(struct gw_server *srv)
+{
+    if (srv)
+        gw_redis_wake(srv->redis);
 }
 
 /* ---- life cycle ---- */
@@ -200,6 +291,22 @@ static int start(struct gw_server *srv)
     srv->fanout = gw_fanout_new(&fc);
     if (!srv->fanout)
         return -1;
+    srv->env = (struct gw_session_env){
+        .lim =
+            {
+                .queue_max_bytes = (size_t)cfg->queue_max_bytes,
+                .max_pending = (unsigned)cfg->session_max_pending,
+                .slow_close_grace_ms = cfg->slow_close_grace_ms,
+                .batch_max_msgs = (size_t)cfg->batch_max_msgs,
+                .batch_max_bytes = (size_t)cfg->batch_max_bytes,
+            },
+        .m = &srv->m.sessions,
+        .fanout = srv->fanout,
+        .history = session_history,
+        .window_us = session_window_us,
+        .sweep_soon = session_sweep_soon,
+        .user = srv,
+    };
     srv->redis =
         gw_redis_new(srv->ctx, srv->vh, cfg, LWS_PRE, &srv->events, srv);
     if (!srv->redis)
@@ -240,6 +347,7 @@ void gw_server_destroy(struct gw_server *srv)
     srv->redis = NULL;
     gw_fanout_free(srv->fanout);
     srv->fanout = NULL;
+    srv->env.fanout = NULL;
 }
 
 static void stop_cb(lws_sorted_usec_list_t *sul)
@@ -358,29 +466,37 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
     struct gw_fanout_stats fs = gw_fanout_stats(srv->fanout);
     struct gw_redis_stats rs = {0};
     const struct gw_metrics *m = &srv->m;
+    const struct gw_session_counters *sc = &m->sessions;
 
     if (srv->redis)
         rs = gw_redis_stats(srv->redis);
     const struct metric_row rows[] = {
         {"chat_gw_connections", srv->nsessions},
         {"chat_gw_connections_total", m->connections_total},
-        {"chat_gw_frames_out_total", m->frames_out},
-        {"chat_gw_bytes_out_total", m->bytes_out},
-        {"chat_gw_messages_out_total", m->messages_out},
-        {"chat_gw_batches_out_total", m->batches_out},
+        {"chat_gw_frames_out_total", sc->frames_out},
+        {"chat_gw_bytes_out_total", sc->bytes_out},
+        {"chat_gw_messages_out_total", sc->messages_out},
+        {"chat_gw_batches_out_total", sc->batches_out},
         {"chat_gw_messages_in_total", fs.pushed},
         {"chat_gw_batch_frames_built_total", fs.batches_built},
         {"chat_gw_batch_frames_shared_total", fs.batch_reuses},
-        {"chat_gw_queue_drops_total", m->queue_drops},
+        {"chat_gw_queue_drops_total", sc->queue_drops},
         {"chat_gw_slow_client_closes_total", m->slow_closes},
         {"chat_gw_redis_up", (unsigned long long)gw_redis_ready(srv->redis)},
         {"chat_gw_redis_reconnects_total", rs.reconnects},
+        {"chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts},
+        {"chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts},
+        {"chat_gw_redis_timeouts_total{link=\"hist\"}", rs.history_stalls},
         {"chat_gw_backfilled_messages_total", rs.backfilled},
+        {"chat_gw_live_gaps_total", rs.gaps},
+        {"chat_gw_held_dropped_total", rs.held_dropped},
         {"chat_gw_live_duplicates_dropped_total", rs.live_duplicates},
         {"chat_gw_redis_invalid_payloads_total", rs.invalid},
         {"chat_gw_history_requests_total{status=\"ok\"}", rs.history_ok},
         {"chat_gw_history_requests_total{status=\"error\"}", rs.history_errors},
-        {"chat_gw_bad_requests_total", m->bad_requests},
+        {"chat_gw_history_requests_total{status=\"refused\"}",
+         sc->history_refused},
+        {"chat_gw_bad_requests_total", sc->bad_requests},
         {"chat_gw_refused_total{reason=\"origin\"}", m->refused_origin},
         {"chat_gw_refused_total{reason=\"capacity\"}", m->refused_full},
         {"chat_gw_presence_online",

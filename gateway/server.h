@@ -26,16 +26,10 @@ struct gw_app {
 
 struct gw_metrics {
     uint64_t connections_total;
-    uint64_t frames_out;
-    uint64_t bytes_out;
-    uint64_t messages_out;
-    uint64_t batches_out; /* frames that carried more than one message */
-    uint64_t queue_drops;
     uint64_t slow_closes;
-    uint64_t history_requests;
-    uint64_t bad_requests;
     uint64_t refused_origin;
     uint64_t refused_full;
+    struct gw_session_counters sessions;
 };
 
 struct gw_server {
@@ -47,6 +41,7 @@ struct gw_server {
     struct gw_fanout *fanout;
     struct gw_redis *redis;
     struct gw_redis_events events;
+    struct gw_session_env env; /* what every session is given */
     struct gw_session *buckets[GW_SESSION_BUCKETS];
     struct gw_session *sessions; /* list of all */
     size_t nsessions;
@@ -65,6 +60,7 @@ struct gw_server {
     size_t since_sweep_bytes;
     long long presence_others;
     long long presence_sent;
+    long long presence_sent_ms;
     int stopping;
     lws_usec_t stop_deadline;
 };
@@ -83,6 +79,19 @@ struct gw_server *gw_server_of(struct lws *wsi);
  * the value is what the callback returns (origin, capacity, stopping).
  */
 int gw_server_admit(struct gw_server *srv, struct lws *wsi);
+
+/* ESTABLISHED: register the session in lws' storage s. 0 or -1 (refuse). */
+GW_WUR int gw_server_session_open(struct gw_server *srv, struct gw_session *s,
+                                  struct lws *wsi);
+
+/* CLOSED: unregister s and free what it holds. */
+void gw_server_session_close(struct gw_server *srv, struct gw_session *s);
+
+/* The open session with this id, or NULL. */
+struct gw_session *gw_server_session_find(struct gw_server *srv, uint64_t id);
+
+/* EVENT_WAIT_CANCELLED: another thread woke the loop. */
+void gw_server_wake(struct gw_server *srv);
 
 /* Begin a graceful stop: refuse new clients, close all with 1001. */
 void gw_server_stop(struct gw_server *srv);
