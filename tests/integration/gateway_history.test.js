@@ -140,6 +140,41 @@ test('bad requests get an error status and the connection stays usable', async (
     }
 });
 
+/* The next status of a type with this tag. */
+async function tagged(c, type, req) {
+    const pick = () => c.statuses.find((s) => s.type === type && s.req === req);
+    await c.until(() => pick(), 5000, `${type} for ${req}`);
+    return pick();
+}
+
+test('a tagged request is answered with its tag; an untagged one with a bare array', async () => {
+    const c = await connect(sys.gateways[0].url);
+    try {
+        c.send({ after_id: 1117, req: 'resume-1' });
+        c.send({ first_id: 5, last_id: 8, req: 'page_2' });
+        /* The largest id, as text: a JS number cannot hold it. */
+        c.send('{"after_id":9223372036854775807,"req":"empty"}');
+        c.send('{"after_id":-1,"req":"bad-3"}');
+        c.send({ after_id: 0, req: 'x'.repeat(33) });
+        const resume = await tagged(c, 'reply', 'resume-1');
+        assert.deepStrictEqual(Object.keys(resume).sort(), ['messages', 'req', 'type']);
+        assert.deepStrictEqual(ids(resume.messages), [1118, 1119, 1120]);
+        assert.deepStrictEqual(ids((await tagged(c, 'reply', 'page_2')).messages), [5, 6, 7]);
+        assert.deepStrictEqual((await tagged(c, 'reply', 'empty')).messages, []);
+        const bad = await tagged(c, 'error', 'bad-3');
+        assert.match(bad.error, /after_id/);
+        /* An invalid tag cannot be echoed: the error has none. */
+        await c.until(() => c.statuses.some((s) => s.type === 'error' && !('req' in s) && /req/.test(s.error)),
+            5000, 'an untagged error for the bad tag');
+        /* None of those came as arrays; an untagged request still does. */
+        assert.strictEqual(c.frames.length, 0);
+        assert.deepStrictEqual(ids(await c.request({ after_id: 1119 })), [1120]);
+        assert.strictEqual(c.closed, null);
+    } finally {
+        c.close();
+    }
+});
+
 test('a request of exactly 4096 bytes is served; 4097 bytes closes with 1009', async () => {
     const url = sys.gateways[0].url;
     const at = (n) => '{"after_id":1119}'.padEnd(n, ' ');
