@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A refused frame is read to its end before the close goes out, but not
+ * beyond this: a header announcing 2^62 bytes gets its close at once.
+ */
+#define REFUSE_READ_MAX (1024 * 1024)
+
 /* Frames written per WRITEABLE while the socket still takes more. */
 #define WRITES_PER_CALLBACK 8
 
@@ -161,7 +167,8 @@ static int refuse_frame(const struct gw_session_env *env, struct gw_session *s)
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
                         (int)((env->lim.slow_close_grace_ms + 999) / 1000));
     }
-    if (lws_is_final_fragment(wsi))
+    if (lws_is_final_fragment(wsi) ||
+        lws_remaining_packet_payload(wsi) > REFUSE_READ_MAX)
         gw_session_close_later(s, s->refuse_code, s->refuse_reason,
                                env->lim.slow_close_grace_ms);
     return 0;

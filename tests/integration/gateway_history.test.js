@@ -11,6 +11,7 @@ const WebSocket = require('ws');
 const { startSystem, httpStatus } = require('../lib/system');
 const { connect, ChatClient } = require('../lib/client');
 const { Publisher, metrics } = require('../lib/gateway_publish');
+const { RawWebSocket } = require('../lib/rawws');
 
 let sys;
 let pub;
@@ -192,6 +193,21 @@ test('a request of exactly 4096 bytes is served; 4097 bytes closes with 1009', a
         ws.send(' '.repeat(97), { fin: true });
     });
     assert.strictEqual(frag.code, 1009);
+});
+
+test('a frame announcing 2^62 bytes is closed with 1009 at once, while its sender goes on', async () => {
+    const ws = await RawWebSocket.open(sys.gateways[0].port);
+    ws.write(RawWebSocket.header(0x1, 2n ** 62n));
+    /* Never-ending payload (zero mask: 'a' stays 'a'). */
+    const drip = setInterval(() => ws.write(Buffer.alloc(4096, 0x61)), 20);
+    try {
+        const closed = await ws.closed;
+        assert.strictEqual(closed.code, 1009, `close ${JSON.stringify(closed)}`);
+        assert.ok(closed.at < 2000, `closed after ${closed.at} ms`);
+    } finally {
+        clearInterval(drip);
+        ws.destroy();
+    }
 });
 
 test('binary frames are refused with 1003', async () => {
