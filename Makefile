@@ -88,6 +88,7 @@ $(OUT)/common/%.o: common/%.c
 # an X), and any extra objects named in TEST_DEPS_X.
 TEST_DEPS_form :=
 TEST_DEPS_fanout := $(OUT)/gateway/frame.o
+TEST_DEPS_gw_config := $(OUT)/gateway/clientaddr.o
 TEST_MODULE_gw_config := gateway/config.c
 TEST_MODULE_send_config := fcgi/config.c
 TEST_MODULE_send_metrics := fcgi/metrics.c

@@ -10,6 +10,16 @@
 
 #define PRESENCE_PUSH_MS 1000
 #define STOP_POLL_MS     50
+#define PEERS_SWEEP_MS   5000
+/* X-Forwarded-For longer than this is not read (the peer counts). */
+#define XFF_MAX 1024
+/* lws has no name for it. */
+#define HTTP_STATUS_TOO_MANY_REQUESTS 429
+
+static long long now_ms(void)
+{
+    return (long long)(lws_now_usecs() / LWS_US_PER_MS);
+}
 
 struct gw_server *gw_server_of(struct lws *wsi)
 {
@@ -126,6 +136,9 @@ static void on_history(void *user, uint64_t sid, struct gw_frame *frame, int ok)
         gw_frame_unref(frame);
         return;
     }
+    /* Its size is known only now: the address pays for it afterwards. */
+    if (frame && s->peer)
+        gw_peer_spend(srv->peers, s->peer, frame->len, now_ms());
     gw_session_answer(&srv->env, s, frame);
 }
 
@@ -157,7 +170,7 @@ static void presence_cb(lws_sorted_usec_list_t *sul)
     struct gw_server *srv =
         lws_container_of(sul, struct gw_server, sul_presence);
     long long online = srv->presence_others + (long long)srv->nsessions;
-    long long now = (long long)(lws_now_usecs() / LWS_US_PER_MS);
+    long long now = now_ms();
     struct gw_frame *f;
 
     lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
@@ -192,14 +205,37 @@ struct gw_session *gw_server_session_find(struct gw_server *srv, uint64_t id)
     return s;
 }
 
+/* Who the client is: see clientaddr.h. */
+static void client_addr(struct gw_server *srv, struct lws *wsi,
+                        char out[GW_ADDR_MAX])
+{
+    char peer[GW_ADDR_MAX] = "", xff[XFF_MAX];
+    int has_xff =
+        lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 &&
+        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) >= 0;
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    gw_client_addr(&srv->cfg->trusted, peer, has_xff ? xff : NULL, out);
+}
+
 int gw_server_session_open(struct gw_server *srv, struct gw_session *s,
                            struct lws *wsi)
 {
     struct gw_session **b;
+    struct gw_peer *peer;
+    char addr[GW_ADDR_MAX];
 
     if (!srv)
         return -1;
+    client_addr(srv, wsi, addr);
+    /* Admission checked the count; a race of upgrades may still end here. */
+    peer = gw_peers_join(srv->peers, addr, now_ms());
+    if (!peer) {
+        srv->m.refused_address++;
+        return -1;
+    }
     gw_session_init(&srv->env, s, wsi, ++srv->next_id);
+    s->peer = peer;
     b = bucket(srv, s->id);
     s->hnext = *b;
     *b = s;
@@ -231,6 +267,8 @@ void gw_server_session_close(struct gw_server *srv, struct gw_session *s)
     if (s->next)
         s->next->prev = s->prev;
     srv->nsessions--;
+    if (srv->peers)
+        gw_peers_leave(srv->peers, s->peer);
     gw_session_cleanup(&srv->env, s);
 }
 
@@ -239,9 +277,23 @@ static int session_history(void *user, uint64_t sid,
                            const struct gw_request *req, const char **why)
 {
     struct gw_server *srv = user;
+    struct gw_session *s = gw_server_session_find(srv, sid);
 
-    if (!srv->redis || srv->stopping) {
+    if (!srv->redis || srv->stopping || !s) {
         *why = "server is shutting down";
+        return -1;
+    }
+    if (gw_peer_ask(srv->peers, s->peer, now_ms())) {
+        srv->m.history_limited++;
+        *why = "too many history requests from your address, try again "
+               "shortly";
+        return -1;
+    }
+    /* Replies nobody is reading yet hold memory: bounded for the process. */
+    if (srv->m.sessions.queued_bytes >
+        (uint64_t)srv->cfg->history_queued_max_bytes) {
+        srv->m.history_busy++;
+        *why = "server busy, try again later";
         return -1;
     }
     if (gw_redis_history(srv->redis, sid, req)) {
@@ -269,6 +321,34 @@ void gw_server_wake(struct gw_server *srv)
 
 /* ---- life cycle ---- */
 
+static void peers_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_peers);
+
+    gw_peers_sweep(srv->peers, now_ms());
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
+                     PEERS_SWEEP_MS * LWS_US_PER_MS);
+}
+
+static int start_peers(struct gw_server *srv)
+{
+    const struct gw_config *cfg = srv->cfg;
+    struct gw_peer_limits lim = {
+        .max_conns = (unsigned)cfg->max_conns_per_addr,
+        .req_rate = (double)cfg->history_rate,
+        .req_burst = (double)cfg->history_burst,
+        .byte_rate = (double)cfg->history_bytes_rate,
+        .byte_burst = (double)cfg->history_bytes_burst,
+    };
+
+    srv->peers = gw_peers_new(&lim);
+    if (!srv->peers)
+        return -1;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
+                     PEERS_SWEEP_MS * LWS_US_PER_MS);
+    return 0;
+}
+
 static int start(struct gw_server *srv)
 {
     const struct gw_config *cfg = srv->cfg;
@@ -289,7 +369,7 @@ static int start(struct gw_server *srv)
     srv->events.count = on_count;
     srv->presence_sent = -1;
     srv->fanout = gw_fanout_new(&fc);
-    if (!srv->fanout)
+    if (!srv->fanout || start_peers(srv))
         return -1;
     srv->env = (struct gw_session_env){
         .lim =
@@ -343,11 +423,14 @@ void gw_server_destroy(struct gw_server *srv)
     lws_sul_cancel(&srv->sul_wake);
     lws_sul_cancel(&srv->sul_presence);
     lws_sul_cancel(&srv->sul_stop);
+    lws_sul_cancel(&srv->sul_peers);
     gw_redis_free(srv->redis);
     srv->redis = NULL;
     gw_fanout_free(srv->fanout);
     srv->fanout = NULL;
     srv->env.fanout = NULL;
+    gw_peers_free(srv->peers);
+    srv->peers = NULL;
 }
 
 static void stop_cb(lws_sorted_usec_list_t *sul)
@@ -418,7 +501,7 @@ static int refuse(struct lws *wsi, unsigned status, uint64_t *counter)
 
 int gw_server_admit(struct gw_server *srv, struct lws *wsi)
 {
-    char origin[256] = "", host[256] = "";
+    char origin[256] = "", host[256] = "", addr[GW_ADDR_MAX];
 
     if (!srv || srv->stopping)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
@@ -426,6 +509,13 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
     if (srv->nsessions >= (size_t)srv->cfg->max_connections)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                       &srv->m.refused_full);
+    client_addr(srv, wsi, addr);
+    if (gw_peers_conns(srv->peers, addr) >=
+        (unsigned)srv->cfg->max_conns_per_addr) {
+        log_debug("server", "event=refused reason=address addr=%s", addr);
+        return refuse(wsi, HTTP_STATUS_TOO_MANY_REQUESTS,
+                      &srv->m.refused_address);
+    }
     /* No Origin: not a browser, nothing to protect against. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 0;
@@ -499,6 +589,12 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
         {"chat_gw_bad_requests_total", sc->bad_requests},
         {"chat_gw_refused_total{reason=\"origin\"}", m->refused_origin},
         {"chat_gw_refused_total{reason=\"capacity\"}", m->refused_full},
+        {"chat_gw_refused_total{reason=\"address\"}", m->refused_address},
+        {"chat_gw_history_requests_total{status=\"limited\"}",
+         m->history_limited},
+        {"chat_gw_history_requests_total{status=\"busy\"}", m->history_busy},
+        {"chat_gw_history_queued_bytes", sc->queued_bytes},
+        {"chat_gw_addresses", gw_peers_count(srv->peers)},
         {"chat_gw_presence_online",
          (unsigned long long)(srv->presence_others +
                               (long long)srv->nsessions)},

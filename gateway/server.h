@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fanout.h"
+#include "peers.h"
 #include "redis.h"
 #include "session.h"
 
@@ -29,6 +30,9 @@ struct gw_metrics {
     uint64_t slow_closes;
     uint64_t refused_origin;
     uint64_t refused_full;
+    uint64_t refused_address; /* over GW_MAX_CONNECTIONS_PER_ADDRESS */
+    uint64_t history_limited; /* over the address's history budget */
+    uint64_t history_busy;    /* over GW_HISTORY_QUEUED_MAX_BYTES */
     struct gw_session_counters sessions;
 };
 
@@ -40,6 +44,7 @@ struct gw_server {
     const struct lws_protocols *prot;
     struct gw_fanout *fanout;
     struct gw_redis *redis;
+    struct gw_peers *peers;
     struct gw_redis_events events;
     struct gw_session_env env; /* what every session is given */
     struct gw_session *buckets[GW_SESSION_BUCKETS];
@@ -50,6 +55,7 @@ struct gw_server {
     lws_sorted_usec_list_t sul_wake;
     lws_sorted_usec_list_t sul_presence;
     lws_sorted_usec_list_t sul_stop;
+    lws_sorted_usec_list_t sul_peers;
     int wake_armed;
     lws_usec_t last_sweep_us; /* when writers were last woken for the feed */
     uint64_t swept_pushed;    /* messages pushed as of that sweep */

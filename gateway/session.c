@@ -33,7 +33,10 @@ void gw_session_cleanup(const struct gw_session_env *env, struct gw_session *s)
     if (env->fanout)
         gw_fanout_detach(env->fanout, &s->reader);
     while (s->out_count) {
-        gw_frame_unref(s->out[s->out_head]);
+        struct gw_frame *f = s->out[s->out_head];
+
+        env->m->queued_bytes -= f->len;
+        gw_frame_unref(f);
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
         s->out_count--;
     }
@@ -72,6 +75,7 @@ void gw_session_push(const struct gw_session_env *env, struct gw_session *s,
     s->out[(s->out_head + s->out_count) % GW_SESSION_OUT_MAX] = f;
     s->out_count++;
     s->out_bytes += f->len;
+    env->m->queued_bytes += f->len;
     lws_callback_on_writable(s->wsi);
 }
 
@@ -211,6 +215,7 @@ static struct gw_frame *next_frame(const struct gw_session_env *env,
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
         s->out_count--;
         s->out_bytes -= f->len;
+        env->m->queued_bytes -= f->len;
         return f;
     }
     return gw_fanout_take(env->fanout, &s->reader, msgs);

@@ -32,6 +32,7 @@
 #define GW_SESSION_PENDING_MAX GW_SESSION_RX_PAUSE
 
 struct lws;
+struct gw_peer;
 
 struct gw_session_limits {
     size_t queue_max_bytes;        /* own frames' bytes waiting */
@@ -50,6 +51,7 @@ struct gw_session_counters {
     uint64_t history_requests; /* taken */
     uint64_t history_refused;  /* over the per-session cap */
     uint64_t bad_requests;
+    uint64_t queued_bytes; /* now: own frames' bytes waiting, all sessions */
 };
 
 struct gw_session_env {
@@ -73,6 +75,7 @@ struct gw_session_env {
 struct gw_session {
     uint64_t id;
     struct lws *wsi;
+    struct gw_peer *peer; /* the holder's entry for the client's address */
     struct gw_fanout_reader reader;
     struct gw_session *hnext; /* id hash chain */
     struct gw_session *prev;  /* all sessions */
