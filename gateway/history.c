@@ -143,7 +143,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
         if (gw_now_ms() < r->deadline_ms)
             fifo_push(&h->retry, r);
         else
-            finish_error(r, "history is unavailable right now");
+            finish_error(r, "history is unavailable right now, try again");
         return;
     }
     h->progress_ms = gw_now_ms();
@@ -198,7 +198,7 @@ static void expire(struct fifo *q, long long now)
         if (now < r->deadline_ms)
             fifo_push(&keep, r);
         else
-            finish_error(r, "history is unavailable: Redis is unreachable");
+            finish_error(r, "history is unavailable right now, try again");
     }
     *q = keep;
     if (!q->head)
