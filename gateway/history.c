@@ -22,6 +22,7 @@ struct hist_req {
     uint64_t sid;
     struct gw_request req;
     long long deadline_ms;
+    uint64_t epoch; /* the feed's count when the query was sent */
 };
 
 struct fifo {
@@ -33,7 +34,10 @@ struct gw_history {
     struct gw_history_config cfg;
     struct gw_link *link;
     gw_history_answer_fn answer;
+    gw_history_epoch_fn epoch;
     void *user;
+    struct gw_frame *newest; /* the newest page as "[...]", or NULL */
+    uint64_t newest_epoch;
     struct fifo retry; /* were in flight when the connection went */
     struct fifo wait;
     size_t queued;   /* held in all, in flight included */
@@ -76,6 +80,7 @@ static void fifo_free(struct fifo *q)
 
 static void destroy(struct gw_history *h)
 {
+    gw_frame_unref(h->newest);
     fifo_free(&h->retry);
     fifo_free(&h->wait);
     gw_timer_free(h->sweep);
@@ -102,6 +107,33 @@ static void finish_error(struct hist_req *r, const char *why)
     finish(r, gw_reply_error(r->h->cfg.pre, r->req.req, why), 0);
 }
 
+static int is_newest(const struct gw_history *h, const struct gw_request *q)
+{
+    return h->cfg.cache_newest && h->epoch && q->kind == GW_REQUEST_PAGE &&
+           q->first_id == 0 && q->last_id == -1;
+}
+
+/* The newest page as read for r, kept if nothing has moved since. */
+static struct gw_frame *newest_reply(struct hist_req *r,
+                                     const struct gw_stream_page *page)
+{
+    struct gw_history *h = r->h;
+    struct gw_frame *array =
+        gw_reply_messages(h->cfg.pre, "", page->e, page->n, page->bytes, 1);
+    struct gw_frame *f;
+
+    if (!array)
+        return NULL;
+    if (r->epoch == h->epoch(h->user)) {
+        gw_frame_unref(h->newest);
+        h->newest = gw_frame_ref(array);
+        h->newest_epoch = r->epoch;
+    }
+    f = gw_reply_from_array(h->cfg.pre, r->req.req, array);
+    gw_frame_unref(array);
+    return f;
+}
+
 static void finish_reply(struct hist_req *r, const redisReply *rep)
 {
     struct gw_history *h = r->h;
@@ -114,8 +146,11 @@ static void finish_reply(struct hist_req *r, const redisReply *rep)
         return;
     }
     h->stats.invalid += page.invalid;
-    f = gw_reply_messages(h->cfg.pre, r->req.req, page.e, page.n, page.bytes,
-                          r->req.kind == GW_REQUEST_PAGE);
+    if (is_newest(h, &r->req))
+        f = newest_reply(r, &page);
+    else
+        f = gw_reply_messages(h->cfg.pre, r->req.req, page.e, page.n,
+                              page.bytes, r->req.kind == GW_REQUEST_PAGE);
     gw_stream_page_cleanup(&page);
     if (f)
         h->stats.reply_bytes += f->len;
@@ -159,6 +194,8 @@ static int send_one(struct gw_history *h, struct hist_req *r)
 
     if (!ac)
         return REDIS_ERR;
+    if (h->epoch)
+        r->epoch = h->epoch(h->user);
     if (q->kind == GW_REQUEST_AFTER)
         return redisAsyncCommand(
             ac, on_reply, r, "XRANGE " CHAT_KEY_HISTORY " %lld-0 + COUNT %d",
@@ -225,7 +262,8 @@ static void sweep_cb(void *user)
 
 struct gw_history *gw_history_new(struct lws_context *ctx, struct gw_link *link,
                                   const struct gw_history_config *cfg,
-                                  gw_history_answer_fn answer, void *user)
+                                  gw_history_answer_fn answer,
+                                  gw_history_epoch_fn epoch, void *user)
 {
     struct gw_history *h = calloc(1, sizeof(*h));
 
@@ -234,6 +272,7 @@ struct gw_history *gw_history_new(struct lws_context *ctx, struct gw_link *link,
     h->cfg = *cfg;
     h->link = link;
     h->answer = answer;
+    h->epoch = epoch;
     h->user = user;
     fifo_init(&h->retry);
     fifo_init(&h->wait);
@@ -284,6 +323,17 @@ int gw_history_ask(struct gw_history *h, uint64_t sid,
         struct gw_frame *f =
             gw_reply_messages(h->cfg.pre, req->req, NULL, 0, 0, 0);
 
+        finish(r, f, f != NULL);
+        return 0;
+    }
+    if (is_newest(h, req) && h->newest &&
+        h->newest_epoch == h->epoch(h->user)) {
+        struct gw_frame *f =
+            gw_reply_from_array(h->cfg.pre, req->req, h->newest);
+
+        h->stats.cache_hits++;
+        if (f)
+            h->stats.reply_bytes += f->len;
         finish(r, f, f != NULL);
         return 0;
     }

@@ -29,6 +29,7 @@ struct gw_history_config {
     long long timeout_ms;
     size_t queue_max;
     size_t inflight_max;
+    int cache_newest; /* answer the newest page from memory while valid */
 };
 
 struct gw_history_stats {
@@ -37,6 +38,7 @@ struct gw_history_stats {
     uint64_t invalid; /* stream entries that failed their checks */
     uint64_t stalls;  /* connections dropped for making no progress */
     uint64_t reply_bytes;
+    uint64_t cache_hits; /* newest pages answered from memory */
 };
 
 /*
@@ -50,14 +52,23 @@ typedef void (*gw_history_answer_fn)(void *user, uint64_t sid,
 struct gw_history;
 
 /*
+ * How many messages the live feed has forwarded so far. The newest page
+ * (first_id 0, last_id -1) read while this stood at E is the newest page
+ * for as long as it still stands at E: any message stored after the read
+ * is forwarded after it, and a client already connected gets it live.
+ */
+typedef uint64_t (*gw_history_epoch_fn)(void *user);
+
+/*
  * Requests on link (borrowed; the caller tells gw_history_link_up() when
- * it comes up). cfg is copied. NULL when out of memory.
+ * it comes up). cfg is copied. epoch may be NULL (no cache). NULL when out
+ * of memory.
  */
 GW_WUR struct gw_history *gw_history_new(struct lws_context *ctx,
                                          struct gw_link *link,
                                          const struct gw_history_config *cfg,
                                          gw_history_answer_fn answer,
-                                         void *user);
+                                         gw_history_epoch_fn epoch, void *user);
 
 /*
  * Drop every request without answering (the sessions are gone). Requests

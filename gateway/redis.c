@@ -37,7 +37,8 @@ struct gw_redis {
     struct gw_presence *presence;
     struct gw_presence_config presence_cfg;
     struct gw_watchdog *watchdog;
-    uint64_t invalid; /* live payloads that failed their checks */
+    uint64_t invalid;   /* live payloads that failed their checks */
+    uint64_t forwarded; /* messages handed to the feed */
     char heartbeat[GW_CONFIG_STR_MAX + sizeof(HEARTBEAT_PREFIX)];
 };
 
@@ -123,6 +124,7 @@ static void order_forward(void *user, long long id, const char *json,
     struct gw_redis *r = user;
 
     (void)id;
+    r->forwarded++;
     r->ev->message(r->user, json, len);
 }
 
@@ -256,6 +258,11 @@ static void history_answer(void *user, uint64_t sid, struct gw_frame *frame,
     r->ev->history(r->user, sid, frame, ok);
 }
 
+static uint64_t history_epoch(void *user)
+{
+    return ((struct gw_redis *)user)->forwarded;
+}
+
 static long long presence_count(void *user)
 {
     struct gw_redis *r = user;
@@ -313,12 +320,14 @@ static int make_parts(struct gw_redis *r, struct lws_context *ctx, size_t pre)
         .timeout_ms = cfg->history_timeout_ms,
         .queue_max = (size_t)cfg->history_queue_max,
         .inflight_max = HISTORY_INFLIGHT_MAX,
+        .cache_newest = cfg->history_cache != 0,
     };
 
     r->presence_cfg = (struct gw_presence_config){
         cfg->id, cfg->presence_refresh_ms, cfg->presence_ttl_s * 1000};
     r->order = gw_order_new(&oc, &order_ops, r);
-    r->history = gw_history_new(ctx, r->hist, &hc, history_answer, r);
+    r->history =
+        gw_history_new(ctx, r->hist, &hc, history_answer, history_epoch, r);
     r->presence =
         gw_presence_new(ctx, r->cmd, &r->presence_cfg, &presence_events, r);
     r->watchdog =
@@ -402,6 +411,7 @@ struct gw_redis_stats gw_redis_stats(const struct gw_redis *r)
         .history_ok = hs.ok,
         .history_errors = hs.errors,
         .history_stalls = hs.stalls,
+        .history_cache_hits = hs.cache_hits,
         .live_duplicates = os.duplicates,
         .gaps = os.gaps,
         .held_dropped = os.held_dropped,

@@ -37,17 +37,18 @@ struct gw_redis_events {
 };
 
 struct gw_redis_stats {
-    uint64_t reconnects;      /* links re-established after a loss */
-    uint64_t backfilled;      /* messages fetched from the stream to fill */
-    uint64_t history_ok;      /* history replies sent */
-    uint64_t history_errors;  /* history requests answered with an error */
-    uint64_t history_stalls;  /* history links dropped for no progress */
-    uint64_t live_duplicates; /* messages dropped as already forwarded */
-    uint64_t gaps;            /* live ids that jumped */
-    uint64_t held_dropped;    /* held during a backfill past its cap */
-    uint64_t invalid;         /* payloads or entries that failed checks */
-    uint64_t cmd_timeouts;    /* PINGs unanswered */
-    uint64_t sub_timeouts;    /* heartbeats not delivered */
+    uint64_t reconnects;         /* links re-established after a loss */
+    uint64_t backfilled;         /* messages fetched from the stream to fill */
+    uint64_t history_ok;         /* history replies sent */
+    uint64_t history_errors;     /* history requests answered with an error */
+    uint64_t history_stalls;     /* history links dropped for no progress */
+    uint64_t history_cache_hits; /* newest pages answered from memory */
+    uint64_t live_duplicates;    /* messages dropped as already forwarded */
+    uint64_t gaps;               /* live ids that jumped */
+    uint64_t held_dropped;       /* held during a backfill past its cap */
+    uint64_t invalid;            /* payloads or entries that failed checks */
+    uint64_t cmd_timeouts;       /* PINGs unanswered */
+    uint64_t sub_timeouts;       /* heartbeats not delivered */
 };
 
 struct gw_redis;

@@ -39,6 +39,26 @@ struct gw_frame *gw_reply_messages(size_t pre, const char *req,
     return f;
 }
 
+struct gw_frame *gw_reply_from_array(size_t pre, const char *req,
+                                     struct gw_frame *array)
+{
+    size_t tag = strlen(req);
+    struct gw_frame *f;
+
+    if (!tag)
+        return gw_frame_ref(array);
+    f = gw_frame_new(pre, sizeof(TAGGED_HEAD) - 1 + tag + sizeof(TAGGED_MID) -
+                              1 + array->len + 1);
+    if (!f)
+        return NULL;
+    (void)!gw_frame_append(f, TAGGED_HEAD, sizeof(TAGGED_HEAD) - 1);
+    (void)!gw_frame_append(f, req, tag);
+    (void)!gw_frame_append(f, TAGGED_MID, sizeof(TAGGED_MID) - 1);
+    (void)!gw_frame_append(f, gw_frame_payload(array), array->len);
+    (void)!gw_frame_append(f, "}", 1);
+    return f;
+}
+
 struct gw_frame *gw_reply_error(size_t pre, const char *req, const char *msg)
 {
     char text[512];

@@ -24,6 +24,15 @@ GW_WUR struct gw_frame *gw_reply_messages(size_t pre, const char *req,
                                           size_t bytes, int reverse);
 
 /*
+ * The answer for tag req ("" for none) holding the same messages as
+ * array, a bare "[...]" frame: for "" that very frame, with one more
+ * reference; for a tag a new frame around a copy. NULL when out of
+ * memory.
+ */
+GW_WUR struct gw_frame *gw_reply_from_array(size_t pre, const char *req,
+                                            struct gw_frame *array);
+
+/*
  * The error status answering one request. msg is a sentence without '"'
  * or '\' (the gateway's own fixed texts). NULL when out of memory.
  */

@@ -594,6 +594,7 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
          m->history_limited},
         {"chat_gw_history_requests_total{status=\"busy\"}", m->history_busy},
         {"chat_gw_history_queued_bytes", sc->queued_bytes},
+        {"chat_gw_history_cache_hits_total", rs.history_cache_hits},
         {"chat_gw_addresses", gw_peers_count(srv->peers)},
         {"chat_gw_presence_online",
          (unsigned long long)(srv->presence_others +

@@ -265,3 +265,33 @@ test('healthz, readyz and metrics answer on the WebSocket port', async () => {
     assert.strictEqual(m.chat_gw_redis_up, 1);
     assert.ok(m['chat_gw_history_requests_total{status="ok"}'] > 10);
 });
+
+test('the newest page is answered from memory until a message moves the feed', async () => {
+    const g = sys.gateways[0];
+    const c = await connect(g.url);
+    try {
+        const first = await c.request({ first_id: 0, last_id: -1 });
+        const hits = (await metrics(g)).chat_gw_history_cache_hits_total;
+        const again = await c.request({ first_id: 0, last_id: -1 });
+        assert.deepStrictEqual(again, first);
+        c.send({ first_id: 0, last_id: -1, req: 'cached' });
+        const tagged = await c.until(() => c.statuses.find((s) => s.req === 'cached'), 5000, 'tagged')
+            .then(() => c.statuses.find((s) => s.req === 'cached'));
+        assert.deepStrictEqual(tagged.messages, first);
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+        /* A new message: the next newest page has it (read anew). */
+        const [fresh] = await pub.publish(1);
+        await pub.settled(g);
+        const later = await c.request({ first_id: 0, last_id: -1 });
+        assert.strictEqual(later[later.length - 1].id, fresh.id);
+        assert.deepStrictEqual(ids(later), [...ids(first).slice(1), fresh.id]);
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+        /* An ephemeral message moves the feed too: no stale page either. */
+        await pub.publish(1, { ephemeral: true });
+        await pub.settled(g);
+        await c.request({ first_id: 0, last_id: -1 });
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+    } finally {
+        c.close();
+    }
+});
