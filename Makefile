@@ -36,7 +36,8 @@ PC_TEST := $(shell pkg-config --cflags --libs hiredis jansson)
 COMMON_OBJ := $(patsubst %.c,$(OUT)/%.o,$(wildcard common/*.c))
 FCGI_OBJ   := $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/*.c)) \
               $(OUT)/gen/publish_lua.o $(OUT)/gen/ratelimit_lua.o
-GW_OBJ     := $(patsubst %.c,$(OUT)/%.o,$(wildcard gateway/*.c))
+GW_OBJ     := $(patsubst %.c,$(OUT)/%.o,$(wildcard gateway/*.c)) \
+              $(OUT)/gen/gw_presence_lua.o
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRC))
@@ -62,6 +63,11 @@ $(OUT)/gen/%_lua.c: fcgi/%.lua tools/embed.sh
 	@mkdir -p $(@D)
 	sh tools/embed.sh store_$*_lua $< > $@
 
+# gateway/presence.lua likewise, for the gateway.
+$(OUT)/gen/gw_%_lua.c: gateway/%.lua tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh gw_$*_lua $< > $@
+
 $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -82,6 +88,7 @@ $(OUT)/common/%.o: common/%.c
 # an X), and any extra objects named in TEST_DEPS_X.
 TEST_DEPS_form :=
 TEST_DEPS_fanout := $(OUT)/gateway/frame.o
+TEST_DEPS_gw_config := $(OUT)/gateway/clientaddr.o
 TEST_MODULE_gw_config := gateway/config.c
 TEST_MODULE_send_config := fcgi/config.c
 TEST_MODULE_send_metrics := fcgi/metrics.c

@@ -103,8 +103,24 @@ unit_tests() {
     [ "$f" -eq 0 ]
 }
 
+# No two modules include each other: a module is X.c with X.h, and it uses
+# Y when either file includes "Y.h" (from its own folder, or common/).
+include_cycles() {
+    local file dep target
+    for file in "$@"; do
+        sed -nE 's/^#include "([^"]+)\.h".*/\1/p' "$file" | while read -r dep; do
+            target=$(dirname "$file")/$dep
+            [ -f "$target.h" ] || target=common/$dep
+            [ -f "$target.h" ] && printf '%s %s\n' "${file%.*}" "$target"
+        done
+    done | sort -u | awk '$1 != $2 { edge[$1 " " $2] = 1 }
+        END { for (e in edge) { split(e, m, " ")
+            if ((m[2] " " m[1]) in edge && m[1] < m[2])
+                print m[1] " and " m[2] " include each other" } }'
+}
+
 style_checks() {
-    local p=0 f=0 files
+    local p=0 f=0 files cycles
     mapfile -t files < <(git ls-files '*.c' '*.h')
     if clang-format --dry-run -Werror "${files[@]}"; then
         p=$((p + 1))
@@ -116,6 +132,13 @@ style_checks() {
     if grep -nE '\<(v?sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' \
         "${files[@]}"; then
         say "banned function used"
+        f=$((f + 1))
+    else
+        p=$((p + 1))
+    fi
+    cycles=$(include_cycles "${files[@]}")
+    if [ -n "$cycles" ]; then
+        say "$cycles"
         f=$((f + 1))
     else
         p=$((p + 1))

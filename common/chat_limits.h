@@ -28,6 +28,8 @@
 #define CHAT_WS_FRAME_MAX 4096
 #define CHAT_PAGE_MAX     50
 #define CHAT_RESUME_MAX   500
+/* A request's "req" tag: 1..32 characters of A-Za-z0-9_- */
+#define CHAT_REQ_TAG_MAX 32
 
 /* §3: default stream length kept by MAXLEN ~. */
 #define CHAT_HISTORY_MAX_DEFAULT 100000

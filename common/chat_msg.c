@@ -139,17 +139,30 @@ static enum chat_err utf8_fail(struct chat_error *err, enum chat_err code,
     return fail(err, code, field, message);
 }
 
-/* Copy the trimmed value s into dst (NUL-terminated) and check it. */
+/*
+ * Copy s into dst, which holds cap bytes, and NUL-terminate it; -1 (dst
+ * untouched) when it does not fit. Every write into a message field goes
+ * through a capacity, so a byte cap set wrong fails instead of writing
+ * past the field.
+ */
+static int copy_span(char *dst, size_t cap, struct chat_span s)
+{
+    if (s.len >= cap)
+        return -1;
+    memcpy(dst, s.ptr, s.len);
+    dst[s.len] = '\0';
+    return 0;
+}
+
+/* Copy the trimmed value s into dst (cap bytes) and check it. */
 static enum chat_err check_text(const struct text_rule *r, struct chat_span s,
-                                char *dst, size_t *dst_len,
+                                char *dst, size_t cap, size_t *dst_len,
                                 struct chat_error *err)
 {
     enum chat_err code;
 
-    if (s.len > r->max_bytes)
+    if (s.len > r->max_bytes || copy_span(dst, cap, s))
         return fail(err, CHAT_ERR_TOO_LONG, r->field, r->too_long);
-    memcpy(dst, s.ptr, s.len);
-    dst[s.len] = '\0';
     *dst_len = s.len;
     code = check_utf8(dst, s.len);
     if (code != CHAT_OK)
@@ -171,7 +184,8 @@ static enum chat_err parse_name(struct chat_span in, struct chat_msg *out,
     s = trim(in);
     if (s.len == 0)
         return fail(err, CHAT_ERR_EMPTY, "name", "name must not be empty");
-    return check_text(&name_rule, s, out->name, &out->name_len, err);
+    return check_text(&name_rule, s, out->name, sizeof(out->name),
+                      &out->name_len, err);
 }
 
 /* One '@', not first, not last. */
@@ -197,12 +211,11 @@ static enum chat_err parse_email(struct chat_span in, struct chat_msg *out,
         return fail(
             err, CHAT_ERR_TOO_SHORT, "email",
             "email must be at least " STR(CHAT_EMAIL_MIN_BYTES) " bytes");
-    if (in.len > CHAT_EMAIL_MAX_BYTES)
+    if (in.len > CHAT_EMAIL_MAX_BYTES ||
+        copy_span(out->email, sizeof(out->email), in))
         return fail(
             err, CHAT_ERR_TOO_LONG, "email",
             "email must be at most " STR(CHAT_EMAIL_MAX_BYTES) " bytes");
-    memcpy(out->email, in.ptr, in.len);
-    out->email[in.len] = '\0';
     out->email_len = in.len;
     code = check_utf8(out->email, in.len);
     if (code != CHAT_OK)
@@ -232,14 +245,22 @@ static enum chat_err parse_topic(struct chat_span in, struct chat_msg *out,
         out->topic_len = sizeof(def) - 1;
         return CHAT_OK;
     }
-    return check_text(&topic_rule, s, out->topic, &out->topic_len, err);
+    return check_text(&topic_rule, s, out->topic, sizeof(out->topic),
+                      &out->topic_len, err);
 }
 
-/* Copy s into dst turning "\r\n" and a lone "\r" into "\n". */
-static size_t normalize_breaks(struct chat_span s, char *dst)
+/*
+ * Copy s into dst (cap bytes) turning "\r\n" and a lone "\r" into "\n",
+ * NUL-terminated; -1 when s may not fit (normalizing only shrinks, so a
+ * span shorter than cap always does).
+ */
+static int normalize_breaks(struct chat_span s, char *dst, size_t cap,
+                            size_t *len)
 {
     size_t n = 0;
 
+    if (s.len >= cap)
+        return -1;
     for (size_t i = 0; i < s.len; i++) {
         if (s.ptr[i] != '\r') {
             dst[n++] = s.ptr[i];
@@ -250,7 +271,8 @@ static size_t normalize_breaks(struct chat_span s, char *dst)
             i++;
     }
     dst[n] = '\0';
-    return n;
+    *len = n;
+    return 0;
 }
 
 /*
@@ -272,9 +294,10 @@ static enum chat_err parse_content(struct chat_span in, struct chat_msg *out,
     if (s.len == 0)
         return fail(err, CHAT_ERR_EMPTY, "content",
                     "content must not be empty");
-    if (s.len > CHAT_CONTENT_MAX_BYTES)
+    if (s.len > CHAT_CONTENT_MAX_BYTES ||
+        normalize_breaks(s, out->content, sizeof(out->content),
+                         &out->content_len))
         return fail(err, CHAT_ERR_TOO_LONG, "content", too_long);
-    out->content_len = normalize_breaks(s, out->content);
     code = check_utf8(out->content, out->content_len);
     if (code != CHAT_OK)
         return utf8_fail(err, code, "content", "content must be valid UTF-8");

@@ -2,6 +2,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "session.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ static const struct conf_item items[] = {
     INT_ITEM("GW_BATCH_FULL_RATE", batch_full_rate, "1000", 1, 10000000),
     INT_ITEM("GW_BATCH_MAX_BYTES", batch_max_bytes, "262144", 4 * KIB,
              64 * MIB),
-    INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1, 1000),
+    INT_ITEM("GW_SESSION_MAX_PENDING", session_max_pending, "8", 1,
+             GW_SESSION_PENDING_MAX),
     INT_ITEM("GW_PING_INTERVAL_S", ping_interval_s, "30", 1, 3600),
     INT_ITEM("GW_PING_TIMEOUT_S", ping_timeout_s, "60", 2, 7200),
     INT_ITEM("GW_SLOW_CLOSE_GRACE_MS", slow_close_grace_ms, "5000", 1, 600000),
@@ -49,6 +51,18 @@ static const struct conf_item items[] = {
     INT_ITEM("GW_PRESENCE_REFRESH_MS", presence_refresh_ms, "2000", 100,
              600000),
     INT_ITEM("GW_PRESENCE_TTL_S", presence_ttl_s, "15", 1, 3600),
+    STR_ITEM("GW_TRUSTED_PROXIES", trusted_proxies, "127.0.0.1"),
+    INT_ITEM("GW_MAX_CONNECTIONS_PER_ADDRESS", max_conns_per_addr, "1000", 1,
+             1000000),
+    INT_ITEM("GW_HISTORY_RATE", history_rate, "100", 1, 1000000),
+    INT_ITEM("GW_HISTORY_BURST", history_burst, "1000", 1, 10000000),
+    INT_ITEM("GW_HISTORY_BYTES_RATE", history_bytes_rate, "1048576", 4 * KIB,
+             1024 * MIB),
+    INT_ITEM("GW_HISTORY_BYTES_BURST", history_bytes_burst, "16777216",
+             64 * KIB, 16 * 1024 * MIB),
+    INT_ITEM("GW_HISTORY_QUEUED_MAX_BYTES", history_queued_max_bytes,
+             "67108864", 1 * MIB, 64 * 1024 * MIB),
+    INT_ITEM("GW_HISTORY_CACHE", history_cache, "1", 0, 1),
 };
 
 /* Cross-field rules and derived defaults. */
@@ -65,6 +79,13 @@ static int finish(struct gw_config *cfg)
     if (conf_not_below(cfg->redis_backoff_max_ms, "GW_REDIS_BACKOFF_MAX_MS",
                        cfg->redis_backoff_min_ms, "GW_REDIS_BACKOFF_MIN_MS"))
         return -1;
+    if (gw_trusted_parse(cfg->trusted_proxies, &cfg->trusted)) {
+        log_error("config",
+                  "var=GW_TRUSTED_PROXIES error=\"must be IPv4 addresses or "
+                  "a.b.c.d/bits, comma-separated, at most %d\"",
+                  GW_TRUSTED_MAX);
+        return -1;
+    }
     if (!cfg->id[0]) {
         char host[128] = "gateway";
 

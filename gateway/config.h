@@ -5,6 +5,7 @@
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
+#include "clientaddr.h"
 #include "frame.h"
 
 #define GW_CONFIG_STR_MAX 256
@@ -37,6 +38,17 @@ struct gw_config {
     long long history_queue_max;
     long long presence_refresh_ms;
     long long presence_ttl_s;
+    /* Per client address (clientaddr.h says who that is). */
+    char trusted_proxies[GW_CONFIG_STR_MAX];
+    struct gw_trusted trusted; /* trusted_proxies, parsed */
+    long long max_conns_per_addr;
+    long long history_rate; /* requests per second */
+    long long history_burst;
+    long long history_bytes_rate; /* reply bytes per second */
+    long long history_bytes_burst;
+    /* Process-wide: reply bytes waiting for slow readers. */
+    long long history_queued_max_bytes;
+    long long history_cache; /* 1: serve the newest page from memory */
 };
 
 /*

@@ -68,14 +68,17 @@ int gw_proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return gw_server_admit(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
-        return gw_session_open(srv, s, wsi);
+        return gw_server_session_open(srv, s, wsi);
     case LWS_CALLBACK_CLOSED:
-        gw_session_close(srv, s);
+        gw_server_session_close(srv, s);
         break;
     case LWS_CALLBACK_RECEIVE:
-        return gw_session_receive(srv, s, in, len);
+        return srv ? gw_session_receive(&srv->env, s, in, len) : -1;
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return gw_session_writeable(srv, s);
+        return srv ? gw_session_writeable(&srv->env, s) : -1;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        gw_server_wake(srv);
+        break;
     default:
         break;
     }

@@ -159,3 +159,8 @@ long long gw_now_ms(void)
 {
     return (long long)(lws_now_usecs() / 1000);
 }
+
+void gw_loop_wake(void *ctx)
+{
+    lws_cancel_service(ctx);
+}

@@ -2,7 +2,8 @@
  * The hiredis <-> libwebsockets adapter, in the shape of hiredis'
  * adapters/poll.h: the Redis socket is adopted into the lws poll loop as a
  * RAW_FILE descriptor, and hiredis' add/del read/write and cleanup hooks
- * drive it. Also the timers redis.c needs (lws_sul). This is the only file
+ * drive it. Also the timers the Redis side needs (lws_sul) and a wake-up
+ * of the loop for other threads. This is the only file
  * that includes both hiredis and lws; its header includes neither.
  */
 #ifndef GW_REDIS_LWS_H
@@ -43,7 +44,15 @@ void gw_timer_cancel(struct gw_timer *t);
 /* Cancel and free; NULL does nothing. */
 void gw_timer_free(struct gw_timer *t);
 
-/* Milliseconds since the epoch (wall clock, for presence stamps). */
+/*
+ * Milliseconds of this host's monotonic clock: for deadlines and
+ * intervals on this host only, never for a time another host compares
+ * (STYLE rule 24: presence is stamped with Redis' clock).
+ */
 long long gw_now_ms(void);
+
+/* Wake ctx's loop from any thread (lws_cancel_service): the loop then
+ * runs LWS_CALLBACK_EVENT_WAIT_CANCELLED. ctx is a struct lws_context. */
+void gw_loop_wake(void *ctx);
 
 #endif

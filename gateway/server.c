@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "presence.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,16 @@
 
 #define PRESENCE_PUSH_MS 1000
 #define STOP_POLL_MS     50
+#define PEERS_SWEEP_MS   5000
+/* X-Forwarded-For longer than this is not read (the peer counts). */
+#define XFF_MAX 1024
+/* lws has no name for it. */
+#define HTTP_STATUS_TOO_MANY_REQUESTS 429
+
+static long long now_ms(void)
+{
+    return (long long)(lws_now_usecs() / LWS_US_PER_MS);
+}
 
 struct gw_server *gw_server_of(struct lws *wsi)
 {
@@ -115,22 +126,20 @@ static void on_message(void *user, const char *json, size_t len)
         log_error("fanout", "event=push_failed reason=\"out of memory\"");
 }
 
-static void on_history(void *user, uint64_t sid, struct gw_frame *reply,
-                       const char *error)
+static void on_history(void *user, uint64_t sid, struct gw_frame *frame, int ok)
 {
     struct gw_server *srv = user;
-    struct gw_session *s = gw_session_find(srv, sid);
+    struct gw_session *s = gw_server_session_find(srv, sid);
 
+    (void)ok;
     if (!s) {
-        gw_frame_unref(reply);
+        gw_frame_unref(frame);
         return;
     }
-    if (s->pending)
-        s->pending--;
-    if (reply)
-        gw_session_push(srv, s, reply, 1);
-    else
-        gw_session_error(srv, s, error);
+    /* Its size is known only now: the address pays for it afterwards. */
+    if (frame && s->peer)
+        gw_peer_spend(srv->peers, s->peer, frame->len, now_ms());
+    gw_session_answer(&srv->env, s, frame);
 }
 
 static long long on_count(void *user)
@@ -155,28 +164,190 @@ struct gw_frame *gw_server_presence_frame(struct gw_server *srv)
     return gw_frame_from(LWS_PRE, text, (size_t)n);
 }
 
-/* At most once a second, tell everyone when the total changed. */
+/* Tell everyone when the total changed, at most once a second. */
 static void presence_cb(lws_sorted_usec_list_t *sul)
 {
     struct gw_server *srv =
         lws_container_of(sul, struct gw_server, sul_presence);
     long long online = srv->presence_others + (long long)srv->nsessions;
+    long long now = now_ms();
     struct gw_frame *f;
 
     lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
                      PRESENCE_PUSH_MS * LWS_US_PER_MS);
-    if (online == srv->presence_sent || srv->stopping)
+    if (srv->stopping ||
+        !gw_presence_push_due(online, srv->presence_sent, now,
+                              srv->presence_sent_ms, PRESENCE_PUSH_MS))
         return;
     srv->presence_sent = online;
+    srv->presence_sent_ms = now;
     f = gw_server_presence_frame(srv);
     if (!f)
         return;
     for (struct gw_session *s = srv->sessions; s; s = s->next)
-        gw_session_push(srv, s, gw_frame_ref(f), 0);
+        gw_session_push(&srv->env, s, gw_frame_ref(f), 0);
     gw_frame_unref(f);
 }
 
+/* ---- sessions ---- */
+
+static struct gw_session **bucket(struct gw_server *srv, uint64_t id)
+{
+    return &srv->buckets[id % GW_SESSION_BUCKETS];
+}
+
+struct gw_session *gw_server_session_find(struct gw_server *srv, uint64_t id)
+{
+    struct gw_session *s = *bucket(srv, id);
+
+    while (s && s->id != id)
+        s = s->hnext;
+    return s;
+}
+
+/* Who the client is: see clientaddr.h. */
+static void client_addr(struct gw_server *srv, struct lws *wsi,
+                        char out[GW_ADDR_MAX])
+{
+    char peer[GW_ADDR_MAX] = "", xff[XFF_MAX];
+    int has_xff =
+        lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR) > 0 &&
+        lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) >= 0;
+
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    gw_client_addr(&srv->cfg->trusted, peer, has_xff ? xff : NULL, out);
+}
+
+int gw_server_session_open(struct gw_server *srv, struct gw_session *s,
+                           struct lws *wsi)
+{
+    struct gw_session **b;
+    struct gw_peer *peer;
+    char addr[GW_ADDR_MAX];
+
+    if (!srv)
+        return -1;
+    client_addr(srv, wsi, addr);
+    /* Admission checked the count; a race of upgrades may still end here. */
+    peer = gw_peers_join(srv->peers, addr, now_ms());
+    if (!peer) {
+        srv->m.refused_address++;
+        return -1;
+    }
+    gw_session_init(&srv->env, s, wsi, ++srv->next_id);
+    s->peer = peer;
+    b = bucket(srv, s->id);
+    s->hnext = *b;
+    *b = s;
+    s->prev = NULL;
+    s->next = srv->sessions;
+    if (srv->sessions)
+        srv->sessions->prev = s;
+    srv->sessions = s;
+    srv->nsessions++;
+    srv->m.connections_total++;
+    gw_session_push(&srv->env, s, gw_server_presence_frame(srv), 0);
+    return 0;
+}
+
+void gw_server_session_close(struct gw_server *srv, struct gw_session *s)
+{
+    struct gw_session **pp;
+
+    if (!srv || !s->id)
+        return;
+    for (pp = bucket(srv, s->id); *pp && *pp != s; pp = &(*pp)->hnext)
+        ;
+    if (*pp)
+        *pp = s->hnext;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->sessions = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    srv->nsessions--;
+    if (srv->peers)
+        gw_peers_leave(srv->peers, s->peer);
+    gw_session_cleanup(&srv->env, s);
+}
+
+/* The sessions' way to the history: refused while stopping or full. */
+static int session_history(void *user, uint64_t sid,
+                           const struct gw_request *req, const char **why)
+{
+    struct gw_server *srv = user;
+    struct gw_session *s = gw_server_session_find(srv, sid);
+
+    if (!srv->redis || srv->stopping || !s) {
+        *why = "server is shutting down";
+        return -1;
+    }
+    if (gw_peer_ask(srv->peers, s->peer, now_ms())) {
+        srv->m.history_limited++;
+        *why = "too many history requests from your address, try again "
+               "shortly";
+        return -1;
+    }
+    /* Replies nobody is reading yet hold memory: bounded for the process. */
+    if (srv->m.sessions.queued_bytes >
+        (uint64_t)srv->cfg->history_queued_max_bytes) {
+        srv->m.history_busy++;
+        *why = "server busy, try again later";
+        return -1;
+    }
+    if (gw_redis_history(srv->redis, sid, req)) {
+        *why = "server busy, try again later";
+        return -1;
+    }
+    return 0;
+}
+
+static long long session_window_us(void *user)
+{
+    return ((struct gw_server *)user)->window_us;
+}
+
+static void session_sweep_soon(void *user)
+{
+    gw_server_sweep_soon(user);
+}
+
+void gw_server_wake(struct gw_server *srv)
+{
+    if (srv)
+        gw_redis_wake(srv->redis);
+}
+
 /* ---- life cycle ---- */
+
+static void peers_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_peers);
+
+    gw_peers_sweep(srv->peers, now_ms());
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
+                     PEERS_SWEEP_MS * LWS_US_PER_MS);
+}
+
+static int start_peers(struct gw_server *srv)
+{
+    const struct gw_config *cfg = srv->cfg;
+    struct gw_peer_limits lim = {
+        .max_conns = (unsigned)cfg->max_conns_per_addr,
+        .req_rate = (double)cfg->history_rate,
+        .req_burst = (double)cfg->history_burst,
+        .byte_rate = (double)cfg->history_bytes_rate,
+        .byte_burst = (double)cfg->history_bytes_burst,
+    };
+
+    srv->peers = gw_peers_new(&lim);
+    if (!srv->peers)
+        return -1;
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
+                     PEERS_SWEEP_MS * LWS_US_PER_MS);
+    return 0;
+}
 
 static int start(struct gw_server *srv)
 {
@@ -198,8 +369,24 @@ static int start(struct gw_server *srv)
     srv->events.count = on_count;
     srv->presence_sent = -1;
     srv->fanout = gw_fanout_new(&fc);
-    if (!srv->fanout)
+    if (!srv->fanout || start_peers(srv))
         return -1;
+    srv->env = (struct gw_session_env){
+        .lim =
+            {
+                .queue_max_bytes = (size_t)cfg->queue_max_bytes,
+                .max_pending = (unsigned)cfg->session_max_pending,
+                .slow_close_grace_ms = cfg->slow_close_grace_ms,
+                .batch_max_msgs = (size_t)cfg->batch_max_msgs,
+                .batch_max_bytes = (size_t)cfg->batch_max_bytes,
+            },
+        .m = &srv->m.sessions,
+        .fanout = srv->fanout,
+        .history = session_history,
+        .window_us = session_window_us,
+        .sweep_soon = session_sweep_soon,
+        .user = srv,
+    };
     srv->redis =
         gw_redis_new(srv->ctx, srv->vh, cfg, LWS_PRE, &srv->events, srv);
     if (!srv->redis)
@@ -236,10 +423,14 @@ void gw_server_destroy(struct gw_server *srv)
     lws_sul_cancel(&srv->sul_wake);
     lws_sul_cancel(&srv->sul_presence);
     lws_sul_cancel(&srv->sul_stop);
+    lws_sul_cancel(&srv->sul_peers);
     gw_redis_free(srv->redis);
     srv->redis = NULL;
     gw_fanout_free(srv->fanout);
     srv->fanout = NULL;
+    srv->env.fanout = NULL;
+    gw_peers_free(srv->peers);
+    srv->peers = NULL;
 }
 
 static void stop_cb(lws_sorted_usec_list_t *sul)
@@ -310,7 +501,7 @@ static int refuse(struct lws *wsi, unsigned status, uint64_t *counter)
 
 int gw_server_admit(struct gw_server *srv, struct lws *wsi)
 {
-    char origin[256] = "", host[256] = "";
+    char origin[256] = "", host[256] = "", addr[GW_ADDR_MAX];
 
     if (!srv || srv->stopping)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
@@ -318,6 +509,13 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
     if (srv->nsessions >= (size_t)srv->cfg->max_connections)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
                       &srv->m.refused_full);
+    client_addr(srv, wsi, addr);
+    if (gw_peers_conns(srv->peers, addr) >=
+        (unsigned)srv->cfg->max_conns_per_addr) {
+        log_debug("server", "event=refused reason=address addr=%s", addr);
+        return refuse(wsi, HTTP_STATUS_TOO_MANY_REQUESTS,
+                      &srv->m.refused_address);
+    }
     /* No Origin: not a browser, nothing to protect against. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 0;
@@ -358,31 +556,46 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
     struct gw_fanout_stats fs = gw_fanout_stats(srv->fanout);
     struct gw_redis_stats rs = {0};
     const struct gw_metrics *m = &srv->m;
+    const struct gw_session_counters *sc = &m->sessions;
 
     if (srv->redis)
         rs = gw_redis_stats(srv->redis);
     const struct metric_row rows[] = {
         {"chat_gw_connections", srv->nsessions},
         {"chat_gw_connections_total", m->connections_total},
-        {"chat_gw_frames_out_total", m->frames_out},
-        {"chat_gw_bytes_out_total", m->bytes_out},
-        {"chat_gw_messages_out_total", m->messages_out},
-        {"chat_gw_batches_out_total", m->batches_out},
+        {"chat_gw_frames_out_total", sc->frames_out},
+        {"chat_gw_bytes_out_total", sc->bytes_out},
+        {"chat_gw_messages_out_total", sc->messages_out},
+        {"chat_gw_batches_out_total", sc->batches_out},
         {"chat_gw_messages_in_total", fs.pushed},
         {"chat_gw_batch_frames_built_total", fs.batches_built},
         {"chat_gw_batch_frames_shared_total", fs.batch_reuses},
-        {"chat_gw_queue_drops_total", m->queue_drops},
+        {"chat_gw_queue_drops_total", sc->queue_drops},
         {"chat_gw_slow_client_closes_total", m->slow_closes},
         {"chat_gw_redis_up", (unsigned long long)gw_redis_ready(srv->redis)},
         {"chat_gw_redis_reconnects_total", rs.reconnects},
+        {"chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts},
+        {"chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts},
+        {"chat_gw_redis_timeouts_total{link=\"hist\"}", rs.history_stalls},
         {"chat_gw_backfilled_messages_total", rs.backfilled},
+        {"chat_gw_live_gaps_total", rs.gaps},
+        {"chat_gw_held_dropped_total", rs.held_dropped},
         {"chat_gw_live_duplicates_dropped_total", rs.live_duplicates},
         {"chat_gw_redis_invalid_payloads_total", rs.invalid},
         {"chat_gw_history_requests_total{status=\"ok\"}", rs.history_ok},
         {"chat_gw_history_requests_total{status=\"error\"}", rs.history_errors},
-        {"chat_gw_bad_requests_total", m->bad_requests},
+        {"chat_gw_history_requests_total{status=\"refused\"}",
+         sc->history_refused},
+        {"chat_gw_bad_requests_total", sc->bad_requests},
         {"chat_gw_refused_total{reason=\"origin\"}", m->refused_origin},
         {"chat_gw_refused_total{reason=\"capacity\"}", m->refused_full},
+        {"chat_gw_refused_total{reason=\"address\"}", m->refused_address},
+        {"chat_gw_history_requests_total{status=\"limited\"}",
+         m->history_limited},
+        {"chat_gw_history_requests_total{status=\"busy\"}", m->history_busy},
+        {"chat_gw_history_queued_bytes", sc->queued_bytes},
+        {"chat_gw_history_cache_hits_total", rs.history_cache_hits},
+        {"chat_gw_addresses", gw_peers_count(srv->peers)},
         {"chat_gw_presence_online",
          (unsigned long long)(srv->presence_others +
                               (long long)srv->nsessions)},

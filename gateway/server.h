@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fanout.h"
+#include "peers.h"
 #include "redis.h"
 #include "session.h"
 
@@ -26,16 +27,13 @@ struct gw_app {
 
 struct gw_metrics {
     uint64_t connections_total;
-    uint64_t frames_out;
-    uint64_t bytes_out;
-    uint64_t messages_out;
-    uint64_t batches_out; /* frames that carried more than one message */
-    uint64_t queue_drops;
     uint64_t slow_closes;
-    uint64_t history_requests;
-    uint64_t bad_requests;
     uint64_t refused_origin;
     uint64_t refused_full;
+    uint64_t refused_address; /* over GW_MAX_CONNECTIONS_PER_ADDRESS */
+    uint64_t history_limited; /* over the address's history budget */
+    uint64_t history_busy;    /* over GW_HISTORY_QUEUED_MAX_BYTES */
+    struct gw_session_counters sessions;
 };
 
 struct gw_server {
@@ -46,7 +44,9 @@ struct gw_server {
     const struct lws_protocols *prot;
     struct gw_fanout *fanout;
     struct gw_redis *redis;
+    struct gw_peers *peers;
     struct gw_redis_events events;
+    struct gw_session_env env; /* what every session is given */
     struct gw_session *buckets[GW_SESSION_BUCKETS];
     struct gw_session *sessions; /* list of all */
     size_t nsessions;
@@ -55,6 +55,7 @@ struct gw_server {
     lws_sorted_usec_list_t sul_wake;
     lws_sorted_usec_list_t sul_presence;
     lws_sorted_usec_list_t sul_stop;
+    lws_sorted_usec_list_t sul_peers;
     int wake_armed;
     lws_usec_t last_sweep_us; /* when writers were last woken for the feed */
     uint64_t swept_pushed;    /* messages pushed as of that sweep */
@@ -65,6 +66,7 @@ struct gw_server {
     size_t since_sweep_bytes;
     long long presence_others;
     long long presence_sent;
+    long long presence_sent_ms;
     int stopping;
     lws_usec_t stop_deadline;
 };
@@ -83,6 +85,19 @@ struct gw_server *gw_server_of(struct lws *wsi);
  * the value is what the callback returns (origin, capacity, stopping).
  */
 int gw_server_admit(struct gw_server *srv, struct lws *wsi);
+
+/* ESTABLISHED: register the session in lws' storage s. 0 or -1 (refuse). */
+GW_WUR int gw_server_session_open(struct gw_server *srv, struct gw_session *s,
+                                  struct lws *wsi);
+
+/* CLOSED: unregister s and free what it holds. */
+void gw_server_session_close(struct gw_server *srv, struct gw_session *s);
+
+/* The open session with this id, or NULL. */
+struct gw_session *gw_server_session_find(struct gw_server *srv, uint64_t id);
+
+/* EVENT_WAIT_CANCELLED: another thread woke the loop. */
+void gw_server_wake(struct gw_server *srv);
 
 /* Begin a graceful stop: refuse new clients, close all with 1001. */
 void gw_server_stop(struct gw_server *srv);

@@ -2,81 +2,46 @@
 
 #include "chat_limits.h"
 #include "log.h"
-#include "request.h"
-#include "server.h"
+#include "reply.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * A refused frame is read to its end before the close goes out, but not
+ * beyond this: a header announcing 2^62 bytes gets its close at once.
+ */
+#define REFUSE_READ_MAX (1024 * 1024)
+
 /* Frames written per WRITEABLE while the socket still takes more. */
 #define WRITES_PER_CALLBACK 8
 
-static struct gw_session **bucket(struct gw_server *srv, uint64_t id)
+void gw_session_init(const struct gw_session_env *env, struct gw_session *s,
+                     struct lws *wsi, uint64_t id)
 {
-    return &srv->buckets[id % GW_SESSION_BUCKETS];
-}
-
-struct gw_session *gw_session_find(struct gw_server *srv, uint64_t id)
-{
-    struct gw_session *s = *bucket(srv, id);
-
-    while (s && s->id != id)
-        s = s->hnext;
-    return s;
-}
-
-int gw_session_open(struct gw_server *srv, struct gw_session *s,
-                    struct lws *wsi)
-{
-    struct gw_session **b;
-
-    if (!srv)
-        return -1;
     memset(s, 0, sizeof(*s));
-    s->id = ++srv->next_id;
+    s->id = id;
     s->wsi = wsi;
-    b = bucket(srv, s->id);
-    s->hnext = *b;
-    *b = s;
-    s->next = srv->sessions;
-    if (srv->sessions)
-        srv->sessions->prev = s;
-    srv->sessions = s;
-    srv->nsessions++;
-    srv->m.connections_total++;
-    gw_fanout_attach(srv->fanout, &s->reader);
-    gw_session_push(srv, s, gw_server_presence_frame(srv), 0);
+    gw_fanout_attach(env->fanout, &s->reader);
     log_debug("session", "event=open id=%llu", (unsigned long long)s->id);
-    return 0;
 }
 
-void gw_session_close(struct gw_server *srv, struct gw_session *s)
+void gw_session_cleanup(const struct gw_session_env *env, struct gw_session *s)
 {
-    struct gw_session **pp;
-
-    if (!srv || !s->id)
-        return;
-    for (pp = bucket(srv, s->id); *pp && *pp != s; pp = &(*pp)->hnext)
-        ;
-    if (*pp)
-        *pp = s->hnext;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        srv->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    srv->nsessions--;
-    if (srv->fanout)
-        gw_fanout_detach(srv->fanout, &s->reader);
+    if (env->fanout)
+        gw_fanout_detach(env->fanout, &s->reader);
     while (s->out_count) {
-        gw_frame_unref(s->out[s->out_head]);
+        struct gw_frame *f = s->out[s->out_head];
+
+        env->m->queued_bytes -= f->len;
+        gw_frame_unref(f);
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
         s->out_count--;
     }
     free(s->rx);
+    s->rx = NULL;
     log_debug("session", "event=close id=%llu", (unsigned long long)s->id);
     s->id = 0;
 }
@@ -93,64 +58,84 @@ void gw_session_close_later(struct gw_session *s, int code, const char *reason,
                     (int)((grace_ms + 999) / 1000));
 }
 
-void gw_session_push(struct gw_server *srv, struct gw_session *s,
+void gw_session_push(const struct gw_session_env *env, struct gw_session *s,
                      struct gw_frame *f, int must_deliver)
 {
     if (!f)
         return;
     if (s->out_count == GW_SESSION_OUT_MAX || s->close_code ||
-        (s->out_count &&
-         s->out_bytes + f->len > (size_t)srv->cfg->queue_max_bytes)) {
+        (s->out_count && s->out_bytes + f->len > env->lim.queue_max_bytes)) {
         gw_frame_unref(f);
-        srv->m.queue_drops++;
+        env->m->queue_drops++;
         if (must_deliver)
             gw_session_close_later(s, 1008, "too many unread replies",
-                                   srv->cfg->slow_close_grace_ms);
+                                   env->lim.slow_close_grace_ms);
         return;
     }
     s->out[(s->out_head + s->out_count) % GW_SESSION_OUT_MAX] = f;
     s->out_count++;
     s->out_bytes += f->len;
+    env->m->queued_bytes += f->len;
     lws_callback_on_writable(s->wsi);
 }
 
-void gw_session_error(struct gw_server *srv, struct gw_session *s,
-                      const char *msg)
+void gw_session_error(const struct gw_session_env *env, struct gw_session *s,
+                      const char *msg, const char *req)
 {
-    char text[256];
-    int n = snprintf(text, sizeof(text),
-                     "{\"type\":\"error\",\"error\":\"%s\"}", msg);
-
-    if (n > 0 && (size_t)n < sizeof(text))
-        gw_session_push(srv, s, gw_frame_from(LWS_PRE, text, (size_t)n), 1);
+    gw_session_push(env, s, gw_reply_error(LWS_PRE, req, msg), 1);
 }
 
-/* A whole request: parse it, then answer or ask Redis. */
-static void handle_request(struct gw_server *srv, struct gw_session *s,
-                           const char *buf, size_t len)
+/* Answers due or waiting: reading more requests would only add to them. */
+static unsigned answers_due(const struct gw_session *s)
+{
+    return s->out_count + s->pending;
+}
+
+static void rx_throttle(struct gw_session *s)
+{
+    if (!s->rx_paused && answers_due(s) >= GW_SESSION_RX_PAUSE) {
+        s->rx_paused = 1;
+        lws_rx_flow_control(s->wsi, 0);
+    } else if (s->rx_paused && answers_due(s) < GW_SESSION_RX_PAUSE / 2) {
+        s->rx_paused = 0;
+        lws_rx_flow_control(s->wsi, 1);
+    }
+}
+
+void gw_session_answer(const struct gw_session_env *env, struct gw_session *s,
+                       struct gw_frame *f)
+{
+    if (s->pending)
+        s->pending--;
+    gw_session_push(env, s, f, 1);
+}
+
+/* A whole request: parse it, then answer or ask for the history. */
+static void handle_request(const struct gw_session_env *env,
+                           struct gw_session *s, const char *buf, size_t len)
 {
     struct gw_request req;
     enum gw_request_err err = gw_request_parse(buf, len, &req);
+    const char *why = NULL;
 
     if (err) {
-        srv->m.bad_requests++;
-        gw_session_error(srv, s, gw_request_err_str(err));
-        return;
+        env->m->bad_requests++;
+        gw_session_error(env, s, gw_request_err_str(err), req.req);
+    } else if (s->pending >= env->lim.max_pending) {
+        env->m->history_refused++;
+        gw_session_error(env, s, "too many history requests in flight",
+                         req.req);
+    } else {
+        /* Taken first: the answer may come before history() returns. */
+        s->pending++;
+        if (env->history(env->user, s->id, &req, &why)) {
+            s->pending--;
+            gw_session_error(env, s, why, req.req);
+        } else {
+            env->m->history_requests++;
+        }
     }
-    if (!srv->redis || srv->stopping) {
-        gw_session_error(srv, s, "server is shutting down");
-        return;
-    }
-    if (s->pending >= (unsigned)srv->cfg->session_max_pending) {
-        gw_session_error(srv, s, "too many history requests in flight");
-        return;
-    }
-    if (gw_redis_history(srv->redis, s->id, &req)) {
-        gw_session_error(srv, s, "server busy, try again later");
-        return;
-    }
-    /* The reply may already have come (an empty range): count first. */
-    srv->m.history_requests++;
+    rx_throttle(s);
 }
 
 static int append_fragment(struct gw_session *s, const void *in, size_t len)
@@ -169,7 +154,7 @@ static int append_fragment(struct gw_session *s, const void *in, size_t len)
  * which can destroy the close frame before the peer reads it. A frame
  * that never ends is cut off by the timeout.
  */
-static int refuse_frame(struct gw_server *srv, struct gw_session *s)
+static int refuse_frame(const struct gw_session_env *env, struct gw_session *s)
 {
     struct lws *wsi = s->wsi;
 
@@ -184,15 +169,16 @@ static int refuse_frame(struct gw_server *srv, struct gw_session *s)
         s->rx = NULL;
         s->rx_len = 0;
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
-                        (int)((srv->cfg->slow_close_grace_ms + 999) / 1000));
+                        (int)((env->lim.slow_close_grace_ms + 999) / 1000));
     }
-    if (lws_is_final_fragment(wsi))
+    if (lws_is_final_fragment(wsi) ||
+        lws_remaining_packet_payload(wsi) > REFUSE_READ_MAX)
         gw_session_close_later(s, s->refuse_code, s->refuse_reason,
-                               srv->cfg->slow_close_grace_ms);
+                               env->lim.slow_close_grace_ms);
     return 0;
 }
 
-int gw_session_receive(struct gw_server *srv, struct gw_session *s,
+int gw_session_receive(const struct gw_session_env *env, struct gw_session *s,
                        const void *in, size_t len)
 {
     struct lws *wsi = s->wsi;
@@ -201,15 +187,15 @@ int gw_session_receive(struct gw_server *srv, struct gw_session *s,
         return 0;
     if (s->refuse_code || lws_frame_is_binary(wsi) ||
         s->rx_len + len + lws_remaining_packet_payload(wsi) > CHAT_WS_FRAME_MAX)
-        return refuse_frame(srv, s);
+        return refuse_frame(env, s);
     if (!s->rx && lws_is_first_fragment(wsi) && lws_is_final_fragment(wsi)) {
-        handle_request(srv, s, in, len);
+        handle_request(env, s, in, len);
         return 0;
     }
     if (append_fragment(s, in, len))
         return -1;
     if (lws_is_final_fragment(wsi)) {
-        handle_request(srv, s, s->rx, s->rx_len);
+        handle_request(env, s, s->rx, s->rx_len);
         free(s->rx);
         s->rx = NULL;
         s->rx_len = 0;
@@ -218,8 +204,8 @@ int gw_session_receive(struct gw_server *srv, struct gw_session *s,
 }
 
 /* The next frame to send: own replies first, then the live feed. */
-static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
-                                   size_t *msgs)
+static struct gw_frame *next_frame(const struct gw_session_env *env,
+                                   struct gw_session *s, size_t *msgs)
 {
     struct gw_frame *f;
 
@@ -229,9 +215,10 @@ static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
         s->out_head = (s->out_head + 1) % GW_SESSION_OUT_MAX;
         s->out_count--;
         s->out_bytes -= f->len;
+        env->m->queued_bytes -= f->len;
         return f;
     }
-    return gw_fanout_take(srv->fanout, &s->reader, msgs);
+    return gw_fanout_take(env->fanout, &s->reader, msgs);
 }
 
 /*
@@ -240,23 +227,23 @@ static struct gw_frame *next_frame(struct gw_server *srv, struct gw_session *s,
  * a full frame's worth is waiting (a client catching up), so that what
  * arrives within a window goes out together.
  */
-static int feed_waits(struct gw_server *srv, struct gw_session *s)
+static int feed_waits(const struct gw_session_env *env, struct gw_session *s)
 {
-    size_t n = gw_fanout_pending(srv->fanout, &s->reader);
+    size_t n = gw_fanout_pending(env->fanout, &s->reader);
 
     if (!n)
         return 0;
-    if (!srv->window_us || n >= (size_t)srv->cfg->batch_max_msgs ||
-        gw_fanout_pending_bytes(srv->fanout, &s->reader) >=
-            (size_t)srv->cfg->batch_max_bytes)
+    if (!env->window_us(env->user) || n >= env->lim.batch_max_msgs ||
+        gw_fanout_pending_bytes(env->fanout, &s->reader) >=
+            env->lim.batch_max_bytes)
         return 1;
     /* The rest goes with the next sweep, which must come even if nothing
      * more is published. */
-    gw_server_sweep_soon(srv);
+    env->sweep_soon(env->user);
     return 0;
 }
 
-int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
+int gw_session_writeable(const struct gw_session_env *env, struct gw_session *s)
 {
     struct lws *wsi = s->wsi;
 
@@ -274,7 +261,7 @@ int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
         /* WRITEABLE means room for one write; ask again before the next. */
         if (i && lws_send_pipe_choked(wsi))
             break;
-        f = next_frame(srv, s, &msgs);
+        f = next_frame(env, s, &msgs);
         if (!f)
             break;
         len = f->len;
@@ -282,12 +269,13 @@ int gw_session_writeable(struct gw_server *srv, struct gw_session *s)
         gw_frame_unref(f);
         if (n < (int)len)
             return -1;
-        srv->m.frames_out++;
-        srv->m.bytes_out += len;
-        srv->m.messages_out += msgs;
-        srv->m.batches_out += msgs > 1;
+        env->m->frames_out++;
+        env->m->bytes_out += len;
+        env->m->messages_out += msgs;
+        env->m->batches_out += msgs > 1;
     }
-    if (s->out_count || feed_waits(srv, s))
+    rx_throttle(s);
+    if (s->out_count || feed_waits(env, s))
         lws_callback_on_writable(wsi);
     return 0;
 }

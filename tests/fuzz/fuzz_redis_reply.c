@@ -1,49 +1,45 @@
 /*
- * libFuzzer harness for how the gateway walks what Redis answers
- * (gateway/redis.c): history replies (XRANGE/XREVRANGE arrays of
- * [entry id, [field, value, ...]]) and the ordering of live payloads.
- * Those walkers are file-local to redis.c, so this harness includes the
- * file itself and drives them with a struct gw_redis that has no
- * connections. Replies come from real RESP bytes through hiredis' own
- * reader, so every reply shape Redis could send is reachable.
+ * libFuzzer harness for how the gateway reads what Redis answers: stream
+ * replies (XRANGE/XREVRANGE arrays of [entry id, [field, value, ...]])
+ * through gateway/stream.c into reply frames (gateway/reply.c), and live
+ * payloads through the ordering rules (gateway/order.c). Replies come from
+ * real RESP bytes through hiredis' own reader, so every reply shape Redis
+ * could send is reachable.
  *
  * Input: byte 0 even -> the rest is RESP, each reply a history answer
- * (bit 1 of byte 0: a page, i.e. newest first); odd -> the rest is lines,
- * each a published payload, a line "!" toggling backfill mode.
- * Checks: a history frame is a JSON array holding exactly the valid
- * entries; live messages come out in strictly increasing id order.
+ * (bit 1 of byte 0: a page, newest first; bit 2: a tagged request); odd ->
+ * the rest is lines, each a published payload, except "!" (the
+ * subscription drops and comes back) and "#" (the pending fetch is
+ * answered from what was published so far).
+ * Checks: a reply frame holds exactly the entries the harness itself
+ * finds valid, in the requested shape; forwarded messages come out in
+ * strictly increasing id order, and no fetch asks for an id at or below
+ * the last one forwarded.
  *
- * fuzz-links: gateway/payload.c gateway/frame.c gateway/redis_lws.c
+ * fuzz-links: gateway/payload.c gateway/frame.c gateway/stream.c
+ * fuzz-links: gateway/reply.c gateway/order.c
  */
 #include "fuzz_check.h"
-#include "redis.c"
+#include "order.h"
+#include "payload.h"
+#include "reply.h"
+#include "stream.h"
 
 #include <hiredis.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#define PAGE_MAX 3
+#define HOLD_MAX 4
+#define KEPT_MAX 64
+#define TAG      "f1"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Bad entries are logged as warnings; millions of lines would only slow
- * the search down. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    log_set_level(LOG_LEVEL_ERROR);
-    return 0;
-}
-
-struct expect {
-    size_t valid; /* entries the harness itself finds valid */
-    long long last_id;
-    size_t delivered;
-};
-
-/* The harness's own reading of one entry, apart from redis.c's. */
+/* The harness's own reading of one entry, apart from stream.c's. */
 static int entry_valid(const redisReply *e)
 {
     const redisReply *f;
@@ -65,46 +61,51 @@ static int entry_valid(const redisReply *e)
     return 0;
 }
 
-static void on_history(void *user, uint64_t sid, struct gw_frame *reply,
-                       const char *error)
+/* The messages array of a reply frame, tagged or bare. */
+static json_t *messages_of(json_t *root, int tagged)
 {
-    struct expect *x = user;
-    json_error_t jerr;
-    json_t *arr;
-    size_t i;
-    json_t *v;
-
-    FUZZ_REQUIRE(sid == 42);
-    if (!reply) {
-        FUZZ_REQUIRE(error && error[0]);
-        return;
-    }
-    arr =
-        json_loadb((const char *)gw_frame_payload(reply), reply->len, 0, &jerr);
-    FUZZ_REQUIRE(arr && json_is_array(arr));
-    FUZZ_REQUIRE(json_array_size(arr) == x->valid);
-    json_array_foreach(arr, i, v)
-    {
-        FUZZ_REQUIRE(json_is_object(v));
-        FUZZ_REQUIRE(json_integer_value(json_object_get(v, "id")) > 0);
-    }
-    json_decref(arr);
-    gw_frame_unref(reply);
+    if (!tagged)
+        return root;
+    FUZZ_REQUIRE(json_is_object(root));
+    FUZZ_REQUIRE(
+        strcmp(json_string_value(json_object_get(root, "type")), "reply") == 0);
+    FUZZ_REQUIRE(strcmp(json_string_value(json_object_get(root, "req")), TAG) ==
+                 0);
+    return json_object_get(root, "messages");
 }
 
-static void on_message(void *user, const char *json, size_t len)
+static void check_reply(const redisReply *rep, int page, int tagged)
 {
-    struct expect *x = user;
+    struct gw_stream_page p;
+    struct gw_frame *f;
     json_error_t jerr;
-    json_t *obj = json_loadb(json, len, 0, &jerr);
-    long long id;
+    json_t *root, *arr, *v;
+    size_t valid = 0, i;
 
-    FUZZ_REQUIRE(obj && json_is_object(obj));
-    id = json_integer_value(json_object_get(obj, "id"));
-    FUZZ_REQUIRE(id > x->last_id);
-    x->last_id = id;
-    x->delivered++;
-    json_decref(obj);
+    if (gw_stream_page_read(rep, &p)) {
+        FUZZ_REQUIRE(rep->type != REDIS_REPLY_ARRAY);
+        return;
+    }
+    for (i = 0; i < rep->elements; i++)
+        valid += (size_t)entry_valid(rep->element[i]);
+    FUZZ_REQUIRE(p.n == valid && p.n + p.invalid == rep->elements);
+    f = gw_reply_messages(16, tagged ? TAG : "", p.e, p.n, p.bytes, page);
+    FUZZ_REQUIRE(f != NULL);
+    root = json_loadb((const char *)gw_frame_payload(f), f->len, 0, &jerr);
+    FUZZ_REQUIRE(root != NULL);
+    arr = messages_of(root, tagged);
+    FUZZ_REQUIRE(json_is_array(arr) && json_array_size(arr) == valid);
+    json_array_foreach(arr, i, v)
+    {
+        long long id = json_integer_value(json_object_get(v, "id"));
+
+        /* The reply keeps the stream's order, reversed for a page. */
+        FUZZ_REQUIRE(json_is_object(v) && id > 0);
+        FUZZ_REQUIRE(id == p.e[page ? p.n - 1 - i : i].id);
+    }
+    json_decref(root);
+    gw_frame_unref(f);
+    gw_stream_page_cleanup(&p);
 }
 
 /*
@@ -130,8 +131,8 @@ static int claims_too_much(const uint8_t *d, size_t n)
     return 0;
 }
 
-static void history_replies(struct gw_redis *r, struct expect *x,
-                            const uint8_t *data, size_t size, int page)
+static void history_replies(const uint8_t *data, size_t size, int page,
+                            int tagged)
 {
     redisReader *rd = redisReaderCreate();
     void *reply = NULL;
@@ -141,75 +142,123 @@ static void history_replies(struct gw_redis *r, struct expect *x,
         redisReaderFeed(rd, (const char *)data, size) != REDIS_OK)
         goto out_free_reader;
     while (redisReaderGetReply(rd, &reply) == REDIS_OK && reply) {
-        redisReply *rep = reply;
-        struct hist_req *h = calloc(1, sizeof(*h));
-
-        FUZZ_REQUIRE(h != NULL);
-        h->r = r;
-        h->sid = 42;
-        h->req.kind = page ? GW_REQUEST_PAGE : GW_REQUEST_AFTER;
-        x->valid = 0;
-        if (rep->type == REDIS_REPLY_ARRAY)
-            for (size_t i = 0; i < rep->elements; i++)
-                x->valid += (size_t)entry_valid(rep->element[i]);
-        r->queued++;
-        hist_reply(NULL, rep, h);
-        freeReplyObject(rep);
+        check_reply(reply, page, tagged);
+        freeReplyObject(reply);
     }
 out_free_reader:
     redisReaderFree(rd);
 }
 
-static void live_payloads(struct gw_redis *r, const uint8_t *data, size_t size)
+/* ---- the live side: a pretend Redis holding what was published ---- */
+
+struct live {
+    struct gw_order *o;
+    long long last_forwarded;
+    long long fetch_from; /* 0: no fetch pending */
+    size_t kept;
+    long long ids[KEPT_MAX];
+    char texts[KEPT_MAX][96];
+};
+
+static void on_forward(void *user, long long id, const char *json, size_t len)
 {
+    struct live *l = user;
+
+    (void)json, (void)len;
+    FUZZ_REQUIRE(id > l->last_forwarded);
+    l->last_forwarded = id;
+}
+
+static void on_fetch(void *user, long long from)
+{
+    struct live *l = user;
+
+    FUZZ_REQUIRE(from > l->last_forwarded);
+    l->fetch_from = from;
+}
+
+static void on_fetch_floor(void *user)
+{
+    (void)user;
+}
+
+static int live_one(void *user, long long id, const char *json, size_t len)
+{
+    struct live *l = user;
+
+    /* Short messages are "stored" so a fetch can find them. */
+    if (l->kept < KEPT_MAX && len < sizeof(l->texts[0])) {
+        l->ids[l->kept] = id;
+        memcpy(l->texts[l->kept], json, len);
+        l->texts[l->kept][len] = '\0';
+        l->kept++;
+    }
+    gw_order_live(l->o, id, json, len);
+    return 0;
+}
+
+/* Answer the pending fetch with what was kept, ascending, a page at most. */
+static void answer_fetch(struct live *l)
+{
+    struct gw_entry e[PAGE_MAX];
+    size_t n = 0;
+    long long read_to = 0;
+
+    if (!l->fetch_from)
+        return;
+    for (size_t i = 0; i < l->kept && n < PAGE_MAX; i++) {
+        if (l->ids[i] < l->fetch_from || l->ids[i] <= read_to)
+            continue;
+        e[n].id = l->ids[i];
+        e[n].json = l->texts[i];
+        e[n].len = strlen(l->texts[i]);
+        read_to = e[n].id;
+        n++;
+    }
+    l->fetch_from = 0;
+    gw_order_page(l->o, e, n, n == PAGE_MAX, read_to);
+}
+
+static void live_payloads(const uint8_t *data, size_t size)
+{
+    static const struct gw_order_ops ops = {on_forward, on_fetch,
+                                            on_fetch_floor};
+    struct gw_order_config cfg = {PAGE_MAX, HOLD_MAX};
+    struct live *l = calloc(1, sizeof(*l));
     size_t pos = 0;
 
+    FUZZ_REQUIRE(l != NULL);
+    l->o = gw_order_new(&cfg, &ops, l);
+    FUZZ_REQUIRE(l->o != NULL);
+    gw_order_cmd_up(l->o);
+    gw_order_subscribed(l->o);
+    gw_order_floor(l->o, 0);
     while (pos < size) {
         const uint8_t *nl = memchr(data + pos, '\n', size - pos);
         size_t len = nl ? (size_t)(nl - (data + pos)) : size - pos;
-        char *line = malloc(len ? len : 1);
+        const char *line = (const char *)data + pos;
 
-        FUZZ_REQUIRE(line != NULL);
-        memcpy(line, data + pos, len);
         if (len == 1 && line[0] == '!') {
-            if (r->backfilling)
-                backfill_finish(r);
-            else
-                r->backfilling = 1;
-        } else if (gw_payload_published(line, len, live_one, r) !=
-                   GW_PAYLOAD_OK) {
-            r->stats.invalid++;
+            gw_order_unsubscribed(l->o);
+            gw_order_subscribed(l->o);
+        } else if (len == 1 && line[0] == '#') {
+            answer_fetch(l);
+        } else {
+            (void)gw_payload_published(line, len, live_one, l);
         }
-        free(line);
         pos += len + 1;
     }
-    if (r->backfilling)
-        backfill_finish(r);
+    gw_order_free(l->o);
+    free(l);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct gw_redis_events events = {.message = on_message,
-                                                  .history = on_history};
-    struct gw_config cfg;
-    struct gw_redis r;
-    struct expect x = {0, 0, 0};
-
     if (size < 1)
         return 0;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.queue_max_msgs = 4;
-    memset(&r, 0, sizeof(r));
-    r.cfg = &cfg;
-    r.ev = &events;
-    r.user = &x;
-    r.pre = 16;
-    r.held_tail = &r.held_head;
-    r.wait_tail = &r.wait_head;
     if (data[0] & 1)
-        live_payloads(&r, data + 1, size - 1);
+        live_payloads(data + 1, size - 1);
     else
-        history_replies(&r, &x, data + 1, size - 1, data[0] & 2);
-    held_clear(&r);
+        history_replies(data + 1, size - 1, data[0] & 2, data[0] & 4);
     return 0;
 }

@@ -7,7 +7,7 @@
 #                                 the whole run stays under ~2 minutes
 #
 # Each harness links common/*.c plus the files named on its
-# "fuzz-links:" comment line; tests/fuzz/<name>.dict and <name>.options
+# "fuzz-links:" comment lines; tests/fuzz/<name>.dict and <name>.options
 # (extra libFuzzer flags) are used when present. New inputs the fuzzer finds go to
 # tests/out/fuzz/corpus/<name>/ (kept between runs, never committed);
 # crashes to tests/out/fuzz/crash/<name>-*. A harness passes when it
@@ -59,7 +59,7 @@ read -ra PC <<<"$(pkg-config --cflags --libs jansson hiredis libwebsockets)"
 
 mkdir -p "$OUT/bin" "$OUT/crash" "$OUT/corpus"
 
-# Extra sources a harness names on its "fuzz-links:" line.
+# Extra sources a harness names on its "fuzz-links:" lines.
 links_of() {
     sed -n 's/.*fuzz-links:\(.*\)$/\1/p' "$1" | tr -s ' ' '\n' | grep -v '^$'
 }

@@ -11,6 +11,7 @@ const WebSocket = require('ws');
 const { startSystem, httpStatus } = require('../lib/system');
 const { connect, ChatClient } = require('../lib/client');
 const { Publisher, metrics } = require('../lib/gateway_publish');
+const { RawWebSocket } = require('../lib/rawws');
 
 let sys;
 let pub;
@@ -140,6 +141,41 @@ test('bad requests get an error status and the connection stays usable', async (
     }
 });
 
+/* The next status of a type with this tag. */
+async function tagged(c, type, req) {
+    const pick = () => c.statuses.find((s) => s.type === type && s.req === req);
+    await c.until(() => pick(), 5000, `${type} for ${req}`);
+    return pick();
+}
+
+test('a tagged request is answered with its tag; an untagged one with a bare array', async () => {
+    const c = await connect(sys.gateways[0].url);
+    try {
+        c.send({ after_id: 1117, req: 'resume-1' });
+        c.send({ first_id: 5, last_id: 8, req: 'page_2' });
+        /* The largest id, as text: a JS number cannot hold it. */
+        c.send('{"after_id":9223372036854775807,"req":"empty"}');
+        c.send('{"after_id":-1,"req":"bad-3"}');
+        c.send({ after_id: 0, req: 'x'.repeat(33) });
+        const resume = await tagged(c, 'reply', 'resume-1');
+        assert.deepStrictEqual(Object.keys(resume).sort(), ['messages', 'req', 'type']);
+        assert.deepStrictEqual(ids(resume.messages), [1118, 1119, 1120]);
+        assert.deepStrictEqual(ids((await tagged(c, 'reply', 'page_2')).messages), [5, 6, 7]);
+        assert.deepStrictEqual((await tagged(c, 'reply', 'empty')).messages, []);
+        const bad = await tagged(c, 'error', 'bad-3');
+        assert.match(bad.error, /after_id/);
+        /* An invalid tag cannot be echoed: the error has none. */
+        await c.until(() => c.statuses.some((s) => s.type === 'error' && !('req' in s) && /req/.test(s.error)),
+            5000, 'an untagged error for the bad tag');
+        /* None of those came as arrays; an untagged request still does. */
+        assert.strictEqual(c.frames.length, 0);
+        assert.deepStrictEqual(ids(await c.request({ after_id: 1119 })), [1120]);
+        assert.strictEqual(c.closed, null);
+    } finally {
+        c.close();
+    }
+});
+
 test('a request of exactly 4096 bytes is served; 4097 bytes closes with 1009', async () => {
     const url = sys.gateways[0].url;
     const at = (n) => '{"after_id":1119}'.padEnd(n, ' ');
@@ -157,6 +193,21 @@ test('a request of exactly 4096 bytes is served; 4097 bytes closes with 1009', a
         ws.send(' '.repeat(97), { fin: true });
     });
     assert.strictEqual(frag.code, 1009);
+});
+
+test('a frame announcing 2^62 bytes is closed with 1009 at once, while its sender goes on', async () => {
+    const ws = await RawWebSocket.open(sys.gateways[0].port);
+    ws.write(RawWebSocket.header(0x1, 2n ** 62n));
+    /* Never-ending payload (zero mask: 'a' stays 'a'). */
+    const drip = setInterval(() => ws.write(Buffer.alloc(4096, 0x61)), 20);
+    try {
+        const closed = await ws.closed;
+        assert.strictEqual(closed.code, 1009, `close ${JSON.stringify(closed)}`);
+        assert.ok(closed.at < 2000, `closed after ${closed.at} ms`);
+    } finally {
+        clearInterval(drip);
+        ws.destroy();
+    }
 });
 
 test('binary frames are refused with 1003', async () => {
@@ -213,4 +264,34 @@ test('healthz, readyz and metrics answer on the WebSocket port', async () => {
     }
     assert.strictEqual(m.chat_gw_redis_up, 1);
     assert.ok(m['chat_gw_history_requests_total{status="ok"}'] > 10);
+});
+
+test('the newest page is answered from memory until a message moves the feed', async () => {
+    const g = sys.gateways[0];
+    const c = await connect(g.url);
+    try {
+        const first = await c.request({ first_id: 0, last_id: -1 });
+        const hits = (await metrics(g)).chat_gw_history_cache_hits_total;
+        const again = await c.request({ first_id: 0, last_id: -1 });
+        assert.deepStrictEqual(again, first);
+        c.send({ first_id: 0, last_id: -1, req: 'cached' });
+        const tagged = await c.until(() => c.statuses.find((s) => s.req === 'cached'), 5000, 'tagged')
+            .then(() => c.statuses.find((s) => s.req === 'cached'));
+        assert.deepStrictEqual(tagged.messages, first);
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+        /* A new message: the next newest page has it (read anew). */
+        const [fresh] = await pub.publish(1);
+        await pub.settled(g);
+        const later = await c.request({ first_id: 0, last_id: -1 });
+        assert.strictEqual(later[later.length - 1].id, fresh.id);
+        assert.deepStrictEqual(ids(later), [...ids(first).slice(1), fresh.id]);
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+        /* An ephemeral message moves the feed too: no stale page either. */
+        await pub.publish(1, { ephemeral: true });
+        await pub.settled(g);
+        await c.request({ first_id: 0, last_id: -1 });
+        assert.strictEqual((await metrics(g)).chat_gw_history_cache_hits_total, hits + 2);
+    } finally {
+        c.close();
+    }
 });

@@ -32,6 +32,7 @@ const SLOW = WRAPPER.length ? 10 : 1; /* valgrind runs ~20x slower */
 const live = new Set();
 process.on('exit', () => {
     for (const p of live) {
+        signal(p, 'SIGKILL');
         try { p.kill('SIGKILL'); } catch { /* already gone */ }
     }
 });
@@ -108,10 +109,10 @@ function sanitizerEnv() {
  * Spawn a long-running server. Its stderr goes to OUT_DIR/<name>.log so a
  * failing test can show it.
  */
-function launch(name, cmd, args, env, wrap = false) {
+function launch(name, cmd, args, env, wrap = false, prefix = []) {
     const logPath = path.join(OUT_DIR, `${name}.log`);
     const log = fs.openSync(logPath, 'a');
-    const full = wrap && WRAPPER.length ? [...WRAPPER, cmd, ...args] : [cmd, ...args];
+    const full = [...prefix, ...(wrap ? WRAPPER : []), cmd, ...args];
     const proc = spawn(full[0], full.slice(1), {
         env: { ...process.env, ...sanitizerEnv(), ...env },
         stdio: ['ignore', log, log],
@@ -123,14 +124,35 @@ function launch(name, cmd, args, env, wrap = false) {
         resolve({ code, signal: sig });
     }));
     proc.logPath = logPath;
+    proc.prefixed = prefix.length > 0;
     return proc;
+}
+
+/*
+ * The pid to signal: a prefix such as `unshare --time` stays as the
+ * parent, ignoring SIGTERM and SIGINT, so signals go to its one child.
+ */
+function targetPid(proc) {
+    if (!proc.prefixed) return proc.pid;
+    try {
+        const kids = fs.readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8')
+            .trim().split(/\s+/).filter(Boolean);
+        return kids.length ? Number(kids[0]) : proc.pid;
+    } catch {
+        return proc.pid;
+    }
+}
+
+/* Send sig to a launched server (to its child when it has a prefix). */
+function signal(proc, sig) {
+    try { process.kill(targetPid(proc), sig); } catch { /* already gone */ }
 }
 
 /* Send sig and wait for exit; SIGKILL after graceMs. */
 async function kill(proc, sig = 'SIGTERM', graceMs = 5000 * SLOW) {
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill(sig);
-    const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    signal(proc, sig);
+    const t = setTimeout(() => { signal(proc, 'SIGKILL'); proc.kill('SIGKILL'); }, graceMs);
     await proc.exited;
     clearTimeout(t);
 }
@@ -244,8 +266,11 @@ class System {
         await kill(this.sendHandlers[i].proc, sig);
     }
 
-    /* Start gateway i (reusing its port when restarted). */
-    async startGateway(i, env = {}) {
+    /*
+     * Start gateway i (reusing its port when restarted). prefix: a command
+     * to run it under, e.g. ['unshare', '--time', ...] for its own clock.
+     */
+    async startGateway(i, env = {}, prefix = []) {
         let g = this.gateways[i];
         if (!g) {
             g = { port: await freePort() };
@@ -259,7 +284,7 @@ class System {
             GW_PORT: String(g.port),
             ...this.opts.gatewayEnv,
             ...env,
-        }, true);
+        }, true, prefix);
         await waitFor(`gateway ${i}`, () => canConnect(g.port));
         if (this.opts.waitReady !== false) {
             await waitFor(`gateway ${i} ready`,
@@ -326,4 +351,6 @@ async function startSystem(opts = {}) {
     return sys;
 }
 
-module.exports = { startSystem, freePort, waitFor, sleep, httpStatus, ROOT, BUILD_DIR, OUT_DIR };
+module.exports = {
+    startSystem, freePort, waitFor, sleep, httpStatus, signal, ROOT, BUILD_DIR, OUT_DIR,
+};

@@ -314,6 +314,15 @@ static const struct gen gens[] = {
      "\r\n\r\n\t\t\t                                                      ",
      CHAT_OK, 4000},
     {"content 4000 indented", F_CONTENT, "    ", "y", 3996, "", CHAT_OK, 0},
+    /* The byte caps themselves, at N and N+1: what a field can hold. */
+    {"name 400 bytes", F_NAME, "", EMOJI, 100, "", CHAT_OK, 0},
+    {"name 401 bytes", F_NAME, "a", EMOJI, 100, "", CHAT_ERR_TOO_LONG, 0},
+    {"topic 401 bytes", F_TOPIC, "a", EMOJI, 100, "", CHAT_ERR_TOO_LONG, 0},
+    {"content 16000 bytes", F_CONTENT, "", EMOJI, 4000, "", CHAT_OK, 0},
+    {"content 16001 bytes", F_CONTENT, "a", EMOJI, 4000, "", CHAT_ERR_TOO_LONG,
+     0},
+    {"content 16001 ASCII bytes", F_CONTENT, "", "x",
+     CHAT_CONTENT_MAX_BYTES + 1, "", CHAT_ERR_TOO_LONG, 0},
 };
 
 static char *build(const struct gen *g, size_t *len)

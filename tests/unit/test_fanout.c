@@ -26,15 +26,16 @@ static void on_overrun(void *user, struct gw_fanout_reader *r)
     ev->last_overrun = r;
 }
 
-static struct gw_fanout *ring(struct events *ev, size_t msgs, size_t bytes,
-                              size_t batch)
+static struct gw_fanout *ring_bytes(struct events *ev, size_t msgs,
+                                    size_t bytes, size_t batch,
+                                    size_t batch_bytes)
 {
     struct gw_fanout_config cfg = {
         .pre = PRE,
         .max_msgs = msgs,
         .max_bytes = bytes,
         .batch_max_msgs = batch,
-        .batch_max_bytes = 1 << 20,
+        .batch_max_bytes = batch_bytes,
         .wake = on_wake,
         .overrun = on_overrun,
         .user = ev,
@@ -42,6 +43,12 @@ static struct gw_fanout *ring(struct events *ev, size_t msgs, size_t bytes,
 
     memset(ev, 0, sizeof(*ev));
     return gw_fanout_new(&cfg);
+}
+
+static struct gw_fanout *ring(struct events *ev, size_t msgs, size_t bytes,
+                              size_t batch)
+{
+    return ring_bytes(ev, msgs, bytes, batch, 1 << 20);
 }
 
 static int frame_is(struct gw_frame *f, const char *want)
@@ -134,19 +141,68 @@ static void batch_cap_splits(void)
     gw_fanout_free(f);
 }
 
+/*
+ * The batch byte cap, at N and N+1 bytes: two 10-byte messages share a
+ * frame under a 20-byte cap, not under a 19-byte one; a message bigger
+ * than the cap still goes, alone.
+ */
+static void batch_byte_cap(void)
+{
+    struct events ev;
+    size_t caps[] = {20, 19};
+    size_t want[] = {2, 1};
+
+    for (int c = 0; c < 2; c++) {
+        struct gw_fanout *f = ring_bytes(&ev, 8, 1024, 8, caps[c]);
+        struct gw_fanout_reader a = {0};
+        struct gw_frame *fr;
+        size_t n;
+
+        gw_fanout_attach(f, &a);
+        push(f, "{\"id\":101}");
+        push(f, "{\"id\":102}");
+        fr = gw_fanout_take(f, &a, &n);
+        CHECK_MSG(n == want[c], "cap %zu: %zu in the frame, want %zu", caps[c],
+                  n, want[c]);
+        gw_frame_unref(fr);
+        gw_fanout_free(f);
+    }
+    {
+        struct gw_fanout *f = ring_bytes(&ev, 8, 1 << 20, 8, 4096);
+        struct gw_fanout_reader a = {0};
+        static char big[5000];
+        struct gw_frame *fr;
+        size_t n;
+
+        memset(big, 'x', sizeof(big) - 1);
+        gw_fanout_attach(f, &a);
+        push(f, big);
+        push(f, "{\"id\":12}");
+        fr = gw_fanout_take(f, &a, &n);
+        CHECK_INT(n, 1);
+        CHECK_INT(fr ? fr->len : 0, sizeof(big) - 1 + 2);
+        gw_frame_unref(fr);
+        gw_fanout_free(f);
+    }
+}
+
 /* The ring size is each reader's cap: N unsent is fine, N+1 is not. */
 static void message_cap_overruns_laggard(void)
 {
     struct events ev;
     struct gw_fanout *f = ring(&ev, 4, 1024, 8);
-    struct gw_fanout_reader slow = {0}, fast = {0};
+    struct gw_fanout_reader slow = {0}, fast = {0}, edge = {0};
     struct gw_frame *fr;
 
     gw_fanout_attach(f, &slow);
     gw_fanout_attach(f, &fast);
+    gw_fanout_attach(f, &edge);
     for (int i = 0; i < 4; i++) {
         push(f, "{\"id\":9}");
         gw_frame_unref(gw_fanout_take(f, &fast, NULL));
+        /* edge takes the first message only. */
+        if (i == 0)
+            gw_frame_unref(gw_fanout_take(f, &edge, NULL));
     }
     CHECK_INT(gw_fanout_pending(f, &slow), 4);
     CHECK_INT(ev.overruns, 0);
@@ -155,6 +211,10 @@ static void message_cap_overruns_laggard(void)
     CHECK(ev.last_overrun == &slow);
     CHECK(!slow.attached);
     CHECK_INT(gw_fanout_pending(f, &slow), 0);
+    /* Exactly at the cap after the eviction: kept. */
+    CHECK(edge.attached);
+    CHECK_INT(gw_fanout_pending(f, &edge), 4);
+    gw_fanout_detach(f, &edge);
     CHECK_INT(gw_fanout_readers(f), 1);
     fr = gw_fanout_take(f, &fast, NULL);
     CHECK(frame_is(fr, "[{\"id\":9}]"));
@@ -241,6 +301,7 @@ int main(void)
     one_message_shared();
     batches_are_cached();
     batch_cap_splits();
+    batch_byte_cap();
     message_cap_overruns_laggard();
     byte_cap_overruns_laggard();
     frames_outlive_eviction();

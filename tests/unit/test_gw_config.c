@@ -33,6 +33,18 @@ static const struct check_env_row rows[] = {
     {"GW_BATCH_WINDOW_MS", "1001", -1},
     {"GW_BATCH_FULL_RATE", "1", 0},
     {"GW_BATCH_FULL_RATE", "0", -1},
+    {"GW_SESSION_MAX_PENDING", "1", 0},
+    {"GW_SESSION_MAX_PENDING", "16", 0}, /* GW_SESSION_PENDING_MAX */
+    {"GW_SESSION_MAX_PENDING", "17", -1},
+    {"GW_SESSION_MAX_PENDING", "0", -1},
+    {"GW_TRUSTED_PROXIES", "", 0},
+    {"GW_TRUSTED_PROXIES", "127.0.0.1,10.0.0.0/8", 0},
+    {"GW_TRUSTED_PROXIES", "10.0.0.0/33", -1},
+    {"GW_TRUSTED_PROXIES", "proxy.local", -1},
+    {"GW_MAX_CONNECTIONS_PER_ADDRESS", "1", 0},
+    {"GW_MAX_CONNECTIONS_PER_ADDRESS", "0", -1},
+    {"GW_HISTORY_CACHE", "1", 0},
+    {"GW_HISTORY_CACHE", "2", -1},
 };
 
 static void defaults(void)

@@ -77,6 +77,54 @@ static void run_rows(void)
     }
 }
 
+struct tag_row {
+    const char *in;
+    enum gw_request_err err;
+    const char *req; /* what out->req holds afterwards */
+};
+
+#define TAG32 "abcdefghijklmnopqrstuvwxyz012345"
+
+static const struct tag_row tag_rows[] = {
+    {"{\"after_id\":1,\"req\":\"a\"}", GW_REQUEST_OK, "a"},
+    {"{\"first_id\":0,\"last_id\":-1,\"req\":\"A-z_09\"}", GW_REQUEST_OK,
+     "A-z_09"},
+    {"{\"after_id\":1,\"req\":\"" TAG32 "\"}", GW_REQUEST_OK, TAG32},
+    {"{\"after_id\":1,\"req\":\"" TAG32 "6\"}", GW_REQUEST_ERR_REQ, ""},
+    {"{\"after_id\":1,\"req\":\"\"}", GW_REQUEST_ERR_REQ, ""},
+    {"{\"after_id\":1,\"req\":\"a b\"}", GW_REQUEST_ERR_REQ, ""},
+    {"{\"after_id\":1,\"req\":\"a.b\"}", GW_REQUEST_ERR_REQ, ""},
+    {"{\"after_id\":1,\"req\":\"\u00e9\"}", GW_REQUEST_ERR_REQ, ""},
+    /* jansson refuses an escaped NUL: the JSON is bad, not just the tag. */
+    {"{\"after_id\":1,\"req\":\"a\\u0000b\"}", GW_REQUEST_ERR_JSON, ""},
+    {"{\"after_id\":1,\"req\":7}", GW_REQUEST_ERR_REQ, ""},
+    {"{\"after_id\":1,\"req\":null}", GW_REQUEST_ERR_REQ, ""},
+    /* A request that is wrong otherwise still names itself. */
+    {"{\"after_id\":-1,\"req\":\"t9\"}", GW_REQUEST_ERR_AFTER_ID, "t9"},
+    {"{\"x\":1,\"req\":\"t9\"}", GW_REQUEST_ERR_UNKNOWN_MEMBER, "t9"},
+    {"{\"req\":\"t9\"}", GW_REQUEST_ERR_EMPTY, "t9"},
+    {"{\"first_id\":0,\"after_id\":0,\"req\":\"t9\"}", GW_REQUEST_ERR_MIXED,
+     "t9"},
+    {"[\"req\"]", GW_REQUEST_ERR_NOT_OBJECT, ""},
+    {"{\"req\":\"t9\"", GW_REQUEST_ERR_JSON, ""},
+};
+
+static void tags(void)
+{
+    for (size_t i = 0; i < sizeof(tag_rows) / sizeof(tag_rows[0]); i++) {
+        const struct tag_row *r = &tag_rows[i];
+        struct gw_request q;
+        enum gw_request_err err;
+
+        memcpy(q.req, "stale", 6);
+        err = gw_request_parse(r->in, strlen(r->in), &q);
+        CHECK_MSG(err == r->err, "tag row %zu \"%s\": err %d, want %d", i,
+                  r->in, (int)err, (int)r->err);
+        CHECK_MSG(strcmp(q.req, r->req) == 0,
+                  "tag row %zu: req \"%s\", want \"%s\"", i, q.req, r->req);
+    }
+}
+
 /* A valid request padded with blanks to exactly n bytes. */
 static void padded(char *buf, size_t n)
 {
@@ -113,7 +161,7 @@ static void not_nul_terminated(void)
 
 static void error_texts(void)
 {
-    for (int e = GW_REQUEST_OK; e <= GW_REQUEST_ERR_EMPTY + 1; e++) {
+    for (int e = GW_REQUEST_OK; e <= GW_REQUEST_ERR_REQ + 1; e++) {
         const char *s = gw_request_err_str((enum gw_request_err)e);
 
         CHECK(s && s[0]);
@@ -126,6 +174,7 @@ static void error_texts(void)
 int main(void)
 {
     run_rows();
+    tags();
     size_limit();
     not_nul_terminated();
     error_texts();

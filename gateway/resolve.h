@@ -1,0 +1,60 @@
+/*
+ * Name lookups off the event loop. getaddrinfo() can block for as long as
+ * a resolver takes not to answer (seconds per try), and the gateway has
+ * one loop for every client, so each lookup runs on the resolver's own
+ * thread and its answer is handed back on the loop.
+ *
+ * No lws here: the owner gives a wake function, which the thread calls
+ * after a lookup ends (it must only poke the loop, e.g. lws_cancel_service),
+ * and calls gw_resolver_poll() on the loop, which runs the callbacks of
+ * the lookups that ended. Callbacks only ever run inside gw_resolver_poll().
+ */
+#ifndef GW_RESOLVE_H
+#define GW_RESOLVE_H
+
+#include "frame.h"
+
+/* Numeric address text: fits an IPv6 address with its NUL. */
+#define GW_ADDR_MAX 46
+
+/*
+ * A lookup ended: addr is the first address found as numeric text (valid
+ * during the call), or NULL with error a sentence for the log.
+ */
+typedef void (*gw_resolve_cb)(void *user, const char *addr, const char *error);
+
+struct gw_resolver;
+struct gw_lookup;
+
+/*
+ * Start the resolver thread. wake(wake_user) is called from that thread.
+ * NULL when out of memory or no thread can be started. Free with
+ * gw_resolver_free().
+ */
+GW_WUR struct gw_resolver *gw_resolver_new(void (*wake)(void *user),
+                                           void *wake_user);
+
+/*
+ * Stop: lookups not yet polled are dropped without callbacks. A lookup
+ * the thread is stuck in is left to finish on its own (the thread frees
+ * what it still holds); this never waits for it. NULL does nothing.
+ */
+void gw_resolver_free(struct gw_resolver *res);
+
+/*
+ * Look host up (a numeric address is answered without a query). host is
+ * copied. cb(user, ...) runs later, from gw_resolver_poll(), unless the
+ * lookup is cancelled first. Returns the lookup, or NULL when out of
+ * memory or host is too long (no callback then).
+ */
+GW_WUR struct gw_lookup *gw_resolve(struct gw_resolver *res, const char *host,
+                                    gw_resolve_cb cb, void *user);
+
+/* The callback will not run; the lookup is freed when the thread is done
+ * with it. Only before its callback has run; NULL does nothing. */
+void gw_lookup_cancel(struct gw_lookup *lk);
+
+/* On the loop: run the callbacks of every lookup that has ended. */
+void gw_resolver_poll(struct gw_resolver *res);
+
+#endif
