@@ -30,6 +30,9 @@ static const struct conf_item items[] = {
     INT_ITEM("SEND_RATE_PER_MIN", rate_per_min, "0", 0, 6000000),
     INT_ITEM("SEND_RATE_BURST", rate_burst, "10", 1, 100000),
     STR_ITEM("LOG_LEVEL", log_level, "info"),
+    INT_ITEM("LOG_REPEAT_BURST", log_repeat_burst, "10", 0, 1000000),
+    INT_ITEM("LOG_REPEAT_INTERVAL_MS", log_repeat_interval_ms, "10000", 100,
+             86400000),
 };
 
 static int finish(struct send_config *cfg)

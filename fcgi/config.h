@@ -27,6 +27,8 @@ struct send_config {
     long long rate_per_min; /* messages per client address; 0 = off */
     long long rate_burst;
     char log_level[16];
+    long long log_repeat_burst; /* lines of one kind per interval; 0 = all */
+    long long log_repeat_interval_ms;
 };
 
 /*

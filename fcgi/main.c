@@ -15,6 +15,7 @@
  * already queued, stops accepting, lets the requests in flight finish and
  * exits.
  */
+#include "access_log.h"
 #include "config.h"
 #include "form.h"
 #include "health.h"
@@ -81,6 +82,7 @@ struct app {
     struct store_options store_opt;
     struct store_shared shared;
     struct send_metrics metrics;
+    struct access_log access_log;
     struct store *probe_store; /* the health thread's own link */
     atomic_int redis_up;       /* the last probe's verdict */
     atomic_int stopping;       /* set before the listener is shut */
@@ -291,36 +293,21 @@ static char *error_body(const struct outcome *o)
     return text;
 }
 
-/* One JSON line per non-2xx answer; never the message's content. */
+/* One JSON line per non-2xx answer, within the repeat bound. */
 static void log_answer(struct worker *w, const struct outcome *o,
                        long long usec)
 {
-    enum log_level level =
-        answers[o->answer].status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
-    struct timespec now;
-    char ts[CHAT_DATE_SIZE] = "";
-    const char *method = param(w, "REQUEST_METHOD");
-    const char *remote = param(w, "REMOTE_ADDR");
-    json_t *j;
-    char *line;
+    struct access_log_entry e = {
+        .status = answers[o->answer].status,
+        .error = o->message ? o->message : answers[o->answer].message,
+        .field = o->field,
+        .method = param(w, "REQUEST_METHOD"),
+        .remote = param(w, "REMOTE_ADDR"),
+        .body_bytes = w->body_len,
+        .duration_us = usec,
+    };
 
-    if (!log_enabled(level))
-        return;
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (chat_msg_format_date(&now, ts) != CHAT_OK)
-        ts[0] = '\0';
-    j = json_pack(
-        "{s:s,s:s,s:s,s:s,s:i,s:s,s:s*,s:s,s:s,s:I,s:I}", "ts", ts, "level",
-        level == LOG_LEVEL_WARN ? "warn" : "info", "component", "send", "event",
-        "answer", "status", answers[o->answer].status, "error",
-        o->message ? o->message : answers[o->answer].message, "field", o->field,
-        "method", method ? method : "", "remote", remote ? remote : "",
-        "body_bytes", (json_int_t)w->body_len, "duration_us", (json_int_t)usec);
-    line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (line)
-        log_line(level, line);
-    free(line);
-    json_decref(j);
+    access_log_answer(&w->app->access_log, &e);
 }
 
 static void respond(struct worker *w, const struct outcome *o)
@@ -424,7 +411,7 @@ static size_t probe_metrics(void *ctx, char *buf, size_t cap)
 
 /* ==== process ==== */
 
-static void app_init(struct app *app)
+static int app_init(struct app *app)
 {
     const struct send_config *c = &app->cfg;
 
@@ -441,6 +428,8 @@ static void app_init(struct app *app)
     send_metrics_init(&app->metrics);
     atomic_init(&app->redis_up, 0);
     atomic_init(&app->stopping, 0);
+    return access_log_init(&app->access_log, c->log_repeat_burst,
+                           c->log_repeat_interval_ms);
 }
 
 static int start_workers(struct app *app, struct worker **ws, size_t n)
@@ -479,12 +468,17 @@ static void stop_workers(struct app *app, struct worker **ws, size_t n)
     }
 }
 
-static int wait_for_stop(const sigset_t *set)
+/*
+ * Wait for SIGTERM/SIGINT; once a second meanwhile, write the log counts
+ * of refusals whose window has ended.
+ */
+static int wait_for_stop(struct app *app, const sigset_t *set)
 {
-    int sig = 0;
+    const struct timespec tick = {1, 0};
+    int sig;
 
-    while (sigwait(set, &sig) != 0)
-        ;
+    while ((sig = sigtimedwait(set, NULL, &tick)) < 0)
+        access_log_sweep(&app->access_log, false);
     log_info("send", "event=stopping signal=%d", sig);
     return sig;
 }
@@ -507,7 +501,7 @@ static int run(struct app *app, const sigset_t *stop_set)
             goto out_free;
     }
     if (start_workers(app, workers, (size_t)app->cfg.threads) == 0) {
-        (void)wait_for_stop(stop_set);
+        (void)wait_for_stop(app, stop_set);
         rc = 0;
     } else {
         log_error("send", "event=start_failed error=\"cannot start workers\"");
@@ -515,6 +509,7 @@ static int run(struct app *app, const sigset_t *stop_set)
     health_draining(health);
     stop_workers(app, workers, (size_t)app->cfg.threads);
     health_stop(health);
+    access_log_sweep(&app->access_log, true);
 out_free:
     free(workers);
     store_free(app->probe_store);
@@ -539,12 +534,14 @@ int main(void)
     sigaddset(&stop_set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    app_init(app);
+    if (app_init(app))
+        goto out_free_app;
     if (FCGX_Init() == 0 && (app->listen_fd = listener_open(&app->cfg)) >= 0) {
         rc = run(app, &stop_set);
         if (app->cfg.socket_path[0])
             unlink(app->cfg.socket_path);
     }
+    access_log_cleanup(&app->access_log);
     log_info("send", "event=stopped");
 out_free_app:
     free(app);
