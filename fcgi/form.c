@@ -29,6 +29,7 @@ static const struct known_field known_fields[] = {
      "content has a bad %-escape"},
     {"ephemeral", "ephemeral is given more than once",
      "ephemeral has a bad %-escape"},
+    {"idem", "idem is given more than once", "idem has a bad %-escape"},
 };
 
 #define KNOWN_COUNT (sizeof(known_fields) / sizeof(known_fields[0]))
@@ -64,8 +65,10 @@ static struct chat_span *field_slot(struct chat_fields *f, int index)
         return &f->topic;
     case 3:
         return &f->content;
-    default:
+    case 4:
         return &f->ephemeral;
+    default:
+        return &f->idem;
     }
 }
 

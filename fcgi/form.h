@@ -56,7 +56,8 @@ CHAT_WUR enum form_err form_content_type(const char *header,
 
 /*
  * Parse body (len bytes) of the given type and fill *out with the spans of
- * the known fields name, email, topic, content, ephemeral; other fields are
+ * the known fields name, email, topic, content, ephemeral, idem; other
+ * fields are
  * ignored (even when repeated), absent ones stay {NULL, 0}. A len over
  * CHAT_BODY_MAX gives FORM_ERR_TOO_LARGE before any byte is read.
  * Urlencoded values are decoded in place ('+' is space, %XX a byte), so

@@ -44,6 +44,7 @@ static void check_fields(const struct chat_fields *f, const char *body,
     FUZZ_REQUIRE(span_inside(f->topic, body, len));
     FUZZ_REQUIRE(span_inside(f->content, body, len));
     FUZZ_REQUIRE(span_inside(f->ephemeral, body, len));
+    FUZZ_REQUIRE(span_inside(f->idem, body, len));
 }
 
 static void parse_body(const struct form_type *type, const uint8_t *data,

@@ -138,6 +138,13 @@ static void fuzz_check_msg(const struct chat_msg *m)
     FUZZ_REQUIRE(strstr(m->content, "\r\n") == NULL);
 
     fuzz_check_date(m->date);
+
+    /* The idempotency key: "" or 1..64 of A-Za-z0-9_-, NUL-terminated. */
+    FUZZ_REQUIRE(m->idem_len <= CHAT_IDEM_MAX);
+    FUZZ_REQUIRE(strlen(m->idem) == m->idem_len);
+    FUZZ_REQUIRE(strspn(m->idem, "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                 m->idem_len);
 }
 
 /* The member must be a string equal to (s, len), embedded NULs included. */

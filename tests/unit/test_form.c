@@ -122,10 +122,13 @@ static void test_boundary_length(void)
 
 /* ==== bodies ==== */
 
-/* Expected values of name, email, topic, content, ephemeral; NULL absent. */
+/*
+ * Expected values of name, email, topic, content, ephemeral, idem; NULL
+ * absent.
+ */
 struct want {
-    const char *v[5];
-    size_t len[5]; /* 0: strlen(v[i]); set for values holding NUL */
+    const char *v[6];
+    size_t len[6]; /* 0: strlen(v[i]); set for values holding NUL */
 };
 
 struct body_row {
@@ -138,8 +141,8 @@ struct body_row {
     struct want want;
 };
 
-static const char *const field_names[] = {"name", "email", "topic", "content",
-                                          "ephemeral"};
+static const char *const field_names[] = {"name",    "email",     "topic",
+                                          "content", "ephemeral", "idem"};
 
 static const struct body_row body_rows[] = {
     /* urlencoded */
@@ -234,6 +237,32 @@ static const struct body_row body_rows[] = {
      FORM_ERR_DUPLICATE, "email"},
     {"url duplicate ephemeral", URLENC, "ephemeral=on&ephemeral", 0,
      FORM_ERR_DUPLICATE, "ephemeral"},
+    {"url idem",
+     URLENC,
+     "idem=k-1_A&name=a",
+     0,
+     FORM_OK,
+     NULL,
+     {{"a", NULL, NULL, NULL, NULL, "k-1_A"}}},
+    {"url empty idem is present and empty",
+     URLENC,
+     "idem=",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, ""}}},
+    {"url duplicate idem", URLENC, "idem=a&idem=a", 0, FORM_ERR_DUPLICATE,
+     "idem"},
+    {"url duplicate idem, second empty", URLENC, "idem=a&idem", 0,
+     FORM_ERR_DUPLICATE, "idem"},
+    {"url idem bad escape", URLENC, "idem=%G1", 0, FORM_ERR_ESCAPE, "idem"},
+    {"url Idem is another field",
+     URLENC,
+     "Idem=a&idem=b",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, "b"}}},
     {"url bad escape %G1", URLENC, "name=%G1", 0, FORM_ERR_ESCAPE, "name"},
     {"url bad escape %1G", URLENC, "topic=a%1G", 0, FORM_ERR_ESCAPE, "topic"},
     {"url truncated %4", URLENC, "content=abc%4", 0, FORM_ERR_ESCAPE,
@@ -318,6 +347,21 @@ static const struct body_row body_rows[] = {
      FORM_OK,
      NULL,
      {{NULL, NULL, NULL, "c"}}},
+    {"mp idem",
+     MP_XX,
+     "--XX\r\n" CD "\"idem\"\r\n\r\nabc-123\r\n--XX--",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, "abc-123"}}},
+    {"mp duplicate idem",
+     MP_XX,
+     "--XX\r\n" CD "\"idem\"\r\n\r\na\r\n--XX\r\n" CD
+     "\"idem\"\r\n\r\nb\r\n--XX--",
+     0,
+     FORM_ERR_DUPLICATE,
+     "idem",
+     {{0}}},
     {"mp boundary as quoted name",
      MP_XX,
      "--XX\r\n" CD "\"--XX\"\r\n\r\nx\r\n--XX\r\n" CD
@@ -448,15 +492,15 @@ static char *copy_exact(const char *s, size_t len)
 
 static struct chat_span *slot(struct chat_fields *f, int i)
 {
-    struct chat_span *slots[] = {&f->name, &f->email, &f->topic, &f->content,
-                                 &f->ephemeral};
+    struct chat_span *slots[] = {&f->name,    &f->email,     &f->topic,
+                                 &f->content, &f->ephemeral, &f->idem};
     return slots[i];
 }
 
 static void check_values(const char *what, struct chat_fields *f,
                          const struct want *w, const char *body, size_t len)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         struct chat_span *s = slot(f, i);
         size_t wl = w->len[i] ? w->len[i] : (w->v[i] ? strlen(w->v[i]) : 0);
 
