@@ -43,6 +43,7 @@ enum answer {
     ANSWER_NO_LENGTH,
     ANSWER_TOO_LARGE,
     ANSWER_MEDIA_TYPE,
+    ANSWER_CONFLICT,
     ANSWER_RATE_LIMITED,
     ANSWER_INTERNAL,
     ANSWER_UNAVAILABLE
@@ -68,6 +69,10 @@ static const struct {
         {415, "Unsupported Media Type", "",
          "send multipart/form-data or application/x-www-form-urlencoded "
          "in UTF-8"},
+    [ANSWER_CONFLICT] = {409, "Conflict", "",
+                         "idem was already used for a different message; "
+                         "nothing was sent (use a new key for a new "
+                         "message)"},
     [ANSWER_RATE_LIMITED] = {429, "Too Many Requests", "",
                              "too many messages; wait a moment and resend"},
     [ANSWER_INTERNAL] = {500, "Internal Server Error", "",
@@ -104,6 +109,7 @@ struct outcome {
     enum answer answer;
     const char *message; /* NULL: the table's sentence */
     const char *field;   /* NULL: no single field at fault */
+    bool unknown;        /* a 503 that cannot say whether it was sent */
     long long retry_after_s;
     char *json; /* the published message on ANSWER_OK, malloc'd */
     size_t json_len;
@@ -221,22 +227,62 @@ static struct outcome rate_limit(struct worker *w)
     return o;
 }
 
+/*
+ * The step went to Redis and no answer came back: it may have run. With a
+ * key, a resend settles it; without one, only the chat itself can tell.
+ */
+static struct outcome unknown(struct worker *w)
+{
+    struct outcome o = fail(
+        ANSWER_UNAVAILABLE,
+        w->msg.idem_len
+            ? "the message store stopped answering after it was handed the "
+              "message, which may or may not have been sent; resend it with "
+              "the same idem to be sure"
+            : "the message store stopped answering after it was handed the "
+              "message, which may or may not have been sent; look for it in "
+              "the chat before sending it again",
+        NULL);
+
+    o.unknown = true;
+    send_metrics_unknown(&w->app->metrics);
+    return o;
+}
+
 static struct outcome publish(struct worker *w)
 {
     struct outcome o = fail(ANSWER_OK, NULL, NULL);
+    struct store_message m = {.keep = !w->msg.ephemeral,
+                              .idem = w->msg.idem,
+                              .idem_len = w->msg.idem_len};
+    struct store_published out = {0};
     char *text = chat_msg_encode(&w->msg);
     enum store_err rc;
 
     if (!text)
         return fail(ANSWER_INTERNAL, NULL, NULL);
-    rc = store_publish(w->store, text, strlen(text), !w->msg.ephemeral, &o.json,
-                       &o.json_len);
+    m.json = text;
+    m.len = strlen(text);
+    rc = store_publish(w->store, &m, &out);
     free(text);
-    if (rc == STORE_ERR_DOWN)
+    switch (rc) {
+    case STORE_OK:
+        break;
+    case STORE_ERR_DOWN:
         return fail(ANSWER_UNAVAILABLE, NULL, NULL);
-    if (rc != STORE_OK)
+    case STORE_ERR_UNKNOWN:
+        return unknown(w);
+    case STORE_ERR_CONFLICT:
+        return fail(ANSWER_CONFLICT, NULL, "idem");
+    default:
         return fail(ANSWER_INTERNAL, NULL, NULL);
-    send_metrics_published(&w->app->metrics, !w->msg.ephemeral);
+    }
+    o.json = out.text;
+    o.json_len = out.len;
+    if (out.replayed)
+        send_metrics_replayed(&w->app->metrics);
+    else
+        send_metrics_published(&w->app->metrics, !w->msg.ephemeral);
     return o;
 }
 
@@ -280,14 +326,21 @@ static void put(struct worker *w, const char *s, size_t n)
     FCGX_PutStr(s, (int)n, w->req.out);
 }
 
-/* {"error":...,"field":...}; a fixed text when memory is short. */
+/*
+ * {"error":...,"field":...} or {"error":...,"unknown":true}; a fixed text
+ * when memory is short.
+ */
 static char *error_body(const struct outcome *o)
 {
     const char *msg = o->message ? o->message : answers[o->answer].message;
-    json_t *j = o->field
-                    ? json_pack("{s:s,s:s}", "error", msg, "field", o->field)
-                    : json_pack("{s:s}", "error", msg);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *text;
+
+    if (j && o->field)
+        json_object_set_new(j, "field", json_string(o->field));
+    if (j && o->unknown)
+        json_object_set_new(j, "unknown", json_true());
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
     return text;
@@ -301,6 +354,7 @@ static void log_answer(struct worker *w, const struct outcome *o,
         .status = answers[o->answer].status,
         .error = o->message ? o->message : answers[o->answer].message,
         .field = o->field,
+        .unknown = o->unknown,
         .method = param(w, "REQUEST_METHOD"),
         .remote = param(w, "REMOTE_ADDR"),
         .body_bytes = w->body_len,

@@ -132,18 +132,41 @@ static bool reply_is_noscript(const redisReply *r)
            memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-/* One command; NULL when the link failed (it is then dropped). */
+/*
+ * One command; NULL when no reply came (the link is then dropped and the
+ * backoff started). *written tells whether the whole command had gone out
+ * before that: only then can Redis have run it, since Redis runs nothing
+ * of a command it has not read to its end.
+ */
+static redisReply *command_sent(struct store *s, int argc, const char **argv,
+                                const size_t *lens, bool *written)
+{
+    void *reply = NULL;
+    int done = 0;
+
+    *written = false;
+    if (redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK)
+        goto out_failed;
+    do {
+        if (redisBufferWrite(s->ctx, &done) != REDIS_OK)
+            goto out_failed;
+    } while (!done);
+    *written = true;
+    if (redisGetReply(s->ctx, &reply) == REDIS_OK && reply)
+        return reply;
+out_failed:
+    atomic_fetch_add(&s->sh->errors, 1);
+    mark_down(s, s->ctx->errstr[0] ? s->ctx->errstr : "no reply");
+    drop(s);
+    return NULL;
+}
+
 static redisReply *command(struct store *s, int argc, const char **argv,
                            const size_t *lens)
 {
-    redisReply *r = redisCommandArgv(s->ctx, argc, argv, lens);
+    bool written;
 
-    if (!r) {
-        atomic_fetch_add(&s->sh->errors, 1);
-        mark_down(s, s->ctx->errstr);
-        drop(s);
-    }
-    return r;
+    return command_sent(s, argc, argv, lens, &written);
 }
 
 /* SCRIPT LOAD src into sha. Returns STORE_OK or the failure. */
@@ -294,29 +317,29 @@ enum store_err store_ping(struct store *s)
 }
 
 /*
- * EVALSHA, reloading the script once on NOSCRIPT (Redis restarted without
- * it). argv[1] must be the script's sha buffer, refreshed by the reload.
- * Returns the reply (caller frees) or NULL with *rc set.
+ * EVALSHA on a connected link, reloading the script once on NOSCRIPT (Redis
+ * restarted without it). argv[1] must be the script's sha buffer,
+ * refreshed by the reload. Returns the reply (caller frees) or NULL with
+ * *rc set: STORE_ERR_UNKNOWN when the command went out whole and no reply
+ * came, STORE_ERR_DOWN when it did not go out or Redis refused it busy,
+ * STORE_ERR_REPLY for any other error reply.
  */
 static redisReply *evalsha(struct store *s, const char *src, char *sha,
                            int argc, const char **argv, const size_t *lens,
                            enum store_err *rc)
 {
-    redisReply *r;
+    bool written = false;
+    redisReply *r = command_sent(s, argc, argv, lens, &written);
 
-    *rc = store_connect(s);
-    if (*rc != STORE_OK)
-        return NULL;
-    r = command(s, argc, argv, lens);
     if (r && reply_is_noscript(r)) {
         freeReplyObject(r);
         *rc = load_script(s, src, sha);
         if (*rc != STORE_OK)
             return NULL;
-        r = command(s, argc, argv, lens);
+        r = command_sent(s, argc, argv, lens, &written);
     }
     if (!r) {
-        *rc = STORE_ERR_DOWN;
+        *rc = written ? STORE_ERR_UNKNOWN : STORE_ERR_DOWN;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -329,44 +352,110 @@ static redisReply *evalsha(struct store *s, const char *src, char *sha,
     return r;
 }
 
-enum store_err store_publish(struct store *s, const char *msg, size_t len,
-                             bool keep, char **out, size_t *out_len)
+/* Copy a string reply into out->text; false when out of memory. */
+static bool copy_text(const redisReply *r, struct store_published *out)
 {
-    char maxlen[24];
-    char deadline[24];
-    const char *argv[] = {
-        "EVALSHA", s->publish_sha,   "2",    CHAT_KEY_COUNTER, CHAT_KEY_HISTORY,
-        msg,       keep ? "1" : "0", maxlen, CHAT_CHANNEL,     deadline};
-    size_t lens[10];
+    out->text = malloc(r->len + 1);
+    if (!out->text)
+        return false;
+    memcpy(out->text, r->str, r->len);
+    out->text[r->len] = '\0';
+    out->len = r->len;
+    return true;
+}
+
+static bool is_string(const redisReply *r, const char *want)
+{
+    return r->type == REDIS_REPLY_STRING &&
+           (!want ||
+            (r->len == strlen(want) && memcmp(r->str, want, r->len) == 0));
+}
+
+/*
+ * The script's answer: a string, or with a key [text, outcome]. A reply
+ * of any other shape, or one we cannot copy, leaves us not knowing.
+ */
+static enum store_err publish_reply(const redisReply *r, bool keyed,
+                                    struct store_published *out)
+{
+    const redisReply *text = r;
+
+    out->replayed = false;
+    if (keyed) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            !is_string(r->element[0], NULL) || !is_string(r->element[1], NULL))
+            goto out_unexpected;
+        if (is_string(r->element[1], "conflict"))
+            return STORE_ERR_CONFLICT;
+        out->replayed = is_string(r->element[1], "replay");
+        if (!out->replayed && !is_string(r->element[1], "new"))
+            goto out_unexpected;
+        text = r->element[0];
+    }
+    if (!is_string(text, NULL))
+        goto out_unexpected;
+    return copy_text(text, out) ? STORE_OK : STORE_ERR_UNKNOWN;
+out_unexpected:
+    log_error("store", "event=unexpected_reply type=%d", r->type);
+    return STORE_ERR_UNKNOWN;
+}
+
+/* How long from now the script may still start: see store_publish(). */
+static long long deadline_ms(const struct store *s)
+{
+    return wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
+           s->opt->timeout_ms / 4;
+}
+
+enum store_err store_publish(struct store *s, const struct store_message *m,
+                             struct store_published *out)
+{
+    char maxlen[24], deadline[24], ttl[24];
+    char key[sizeof(CHAT_KEY_IDEM_PREFIX) + CHAT_IDEM_MAX];
+    const char *argv[12];
+    size_t lens[12];
+    bool keyed = m->idem_len > 0;
+    int argc = 0;
     enum store_err rc;
     redisReply *r;
 
+    if (m->idem_len > CHAT_IDEM_MAX)
+        return STORE_ERR_REPLY; /* chat_msg_parse() never lets one through */
+    rc = store_connect(s);
+    if (rc != STORE_OK)
+        return rc;
     snprintf(maxlen, sizeof(maxlen), "%lld", s->opt->history_max);
+    snprintf(ttl, sizeof(ttl), "%d", CHAT_IDEM_TTL_S);
+    snprintf(key, sizeof(key), "%s%.*s", CHAT_KEY_IDEM_PREFIX, (int)m->idem_len,
+             m->idem);
     /*
-     * The script refuses to run once we would have stopped waiting for
-     * it; a quarter of the timeout is left for its reply to travel back,
-     * so a script that ran is a reply that arrives in time.
+     * Written once the link is up, so a dial does not eat into it: the
+     * script refuses to start once we would have stopped waiting, less a
+     * quarter of the timeout for the reply's way back. A reply can still
+     * come too late (Redis stalls after running it), hence UNKNOWN.
      */
-    snprintf(deadline, sizeof(deadline), "%lld",
-             wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
-                 s->opt->timeout_ms / 4);
-    for (size_t i = 0; i < 10; i++)
-        lens[i] = strlen(argv[i]);
-    lens[5] = len;
+    snprintf(deadline, sizeof(deadline), "%lld", deadline_ms(s));
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = s->publish_sha;
+    argv[argc++] = keyed ? "3" : "2";
+    argv[argc++] = CHAT_KEY_COUNTER;
+    argv[argc++] = CHAT_KEY_HISTORY;
+    if (keyed)
+        argv[argc++] = key;
+    argv[argc++] = m->json;
+    argv[argc++] = m->keep ? "1" : "0";
+    argv[argc++] = maxlen;
+    argv[argc++] = CHAT_CHANNEL;
+    argv[argc++] = deadline;
+    if (keyed)
+        argv[argc++] = ttl;
+    for (int i = 0; i < argc; i++)
+        lens[i] = argv[i] == m->json ? m->len : strlen(argv[i]);
     lens[1] = SHA_SIZE - 1;
-    r = evalsha(s, store_publish_lua, s->publish_sha, 10, argv, lens, &rc);
+    r = evalsha(s, store_publish_lua, s->publish_sha, argc, argv, lens, &rc);
     if (!r)
         return rc;
-    rc = STORE_ERR_REPLY;
-    if (r->type == REDIS_REPLY_STRING) {
-        *out = malloc(r->len + 1);
-        rc = *out ? STORE_OK : STORE_ERR_NOMEM;
-        if (*out) {
-            memcpy(*out, r->str, r->len);
-            (*out)[r->len] = '\0';
-            *out_len = r->len;
-        }
-    }
+    rc = publish_reply(r, keyed, out);
     freeReplyObject(r);
     return rc;
 }
@@ -385,6 +474,9 @@ enum store_err store_rate_take(struct store *s, const char *client, size_t len,
     enum store_err rc;
     redisReply *r;
 
+    rc = store_connect(s);
+    if (rc != STORE_OK)
+        return rc;
     snprintf(rate, sizeof(rate), "%lld", per_min);
     snprintf(cap, sizeof(cap), "%lld", burst);
     for (size_t i = 0; i < 6; i++)
@@ -392,8 +484,9 @@ enum store_err store_rate_take(struct store *s, const char *client, size_t len,
     lens[1] = SHA_SIZE - 1;
     lens[3] = (size_t)klen;
     r = evalsha(s, store_ratelimit_lua, s->rate_sha, 6, argv, lens, &rc);
+    /* Nothing is published here, so a lost reply only costs a token. */
     if (!r)
-        return rc;
+        return rc == STORE_ERR_UNKNOWN ? STORE_ERR_DOWN : rc;
     rc = STORE_ERR_REPLY;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER &&

@@ -37,6 +37,9 @@ static void counts(void)
     send_metrics_published(&m, true);
     send_metrics_published(&m, false);
     send_metrics_published(&m, false);
+    send_metrics_replayed(&m);
+    send_metrics_replayed(&m);
+    send_metrics_unknown(&m);
     len = send_metrics_render(&m, &r, 4, buf, sizeof(buf));
     CHECK_INT(len, strlen(buf));
     CHECK_INT(value_of(buf, "chat_send_requests_total{status=\"200\"} "), 2);
@@ -63,6 +66,9 @@ static void counts(void)
     CHECK_INT(value_of(buf, "chat_send_messages_total{kind=\"stored\"} "), 1);
     CHECK_INT(value_of(buf, "chat_send_messages_total{kind=\"ephemeral\"} "),
               2);
+    CHECK_INT(value_of(buf, "chat_send_idem_replays_total "), 2);
+    CHECK_INT(value_of(buf, "chat_send_unknown_outcome_total "), 1);
+    CHECK_INT(value_of(buf, "chat_send_requests_total{status=\"409\"} "), 0);
     CHECK_INT(value_of(buf, "chat_send_redis_up "), 1);
     CHECK_INT(value_of(buf, "chat_send_redis_reconnects_total "), 2);
     CHECK_INT(value_of(buf, "chat_send_redis_errors_total "), 4);
