@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "store.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@
 enum answer {
     ANSWER_OK = 0,
     ANSWER_BAD_REQUEST,
+    ANSWER_FORBIDDEN,
     ANSWER_NOT_POST,
     ANSWER_NO_LENGTH,
     ANSWER_TOO_LARGE,
@@ -59,6 +61,9 @@ static const struct {
 } answers[] = {
     [ANSWER_OK] = {200, "OK", "", ""},
     [ANSWER_BAD_REQUEST] = {400, "Bad Request", "", "the request is malformed"},
+    [ANSWER_FORBIDDEN] = {403, "Forbidden", "",
+                          "sending from another site's page is not allowed "
+                          "here"},
     [ANSWER_NOT_POST] = {405, "Method Not Allowed", "Allow: POST\r\n",
                          "only POST is allowed here"},
     [ANSWER_NO_LENGTH] = {411, "Length Required", "",
@@ -201,6 +206,36 @@ static int read_body(struct worker *w, size_t len)
     return 0;
 }
 
+/*
+ * A browser says where a request comes from (Origin, Sec-Fetch-Site):
+ * another site's page may not post into this chat. Requests that say
+ * neither (curl, scripts) are not a browser's, and nothing protects
+ * them. Without a REQUEST_SCHEME, HTTPS=on tells https.
+ */
+static struct outcome check_origin(struct worker *w)
+{
+    const char *origin = param(w, "HTTP_ORIGIN");
+    const char *site = param(w, "HTTP_SEC_FETCH_SITE");
+    const char *scheme = param(w, "REQUEST_SCHEME");
+    const char *https = param(w, "HTTPS");
+    const char *allow = w->app->cfg.allowed_origins;
+
+    if (!scheme)
+        scheme = https && strcmp(https, "on") == 0 ? "https" : "http";
+    if (origin && !origin_allowed(allow, origin, scheme, param(w, "HTTP_HOST")))
+        return fail(ANSWER_FORBIDDEN,
+                    "this page's origin may not send here (Origin is not an "
+                    "allowed origin)",
+                    NULL);
+    /* Only an allow-list can admit another site's page on purpose. */
+    if (site && strcmp(site, "cross-site") == 0 && (!origin || !allow[0]))
+        return fail(ANSWER_FORBIDDEN,
+                    "sending from another site's page is not allowed here "
+                    "(Sec-Fetch-Site is cross-site)",
+                    NULL);
+    return fail(ANSWER_OK, NULL, NULL);
+}
+
 /* ==== acting on a good message ==== */
 
 static struct outcome rate_limit(struct worker *w)
@@ -299,6 +334,9 @@ static struct outcome handle(struct worker *w)
 
     if (!method || strcmp(method, "POST") != 0)
         return fail(ANSWER_NOT_POST, NULL, NULL);
+    o = check_origin(w);
+    if (o.answer != ANSWER_OK)
+        return o;
     if (form_content_type(param(w, "CONTENT_TYPE"), &type, &ferr))
         return form_failed(&ferr);
     if (read_length(w, &len, &o))

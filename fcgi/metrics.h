@@ -13,9 +13,9 @@
 /* Statuses the handler answers; anything else is counted as "other". */
 #define SEND_METRICS_STATUSES                                                  \
     {                                                                          \
-        200, 400, 405, 409, 411, 413, 415, 429, 500, 503                       \
+        200, 400, 403, 405, 409, 411, 413, 415, 429, 500, 503                  \
     }
-#define SEND_METRICS_NSTATUS 10
+#define SEND_METRICS_NSTATUS 11
 /* Upper bounds of the latency buckets, in microseconds (+Inf implied). */
 #define SEND_METRICS_BUCKETS_US                                                \
     {                                                                          \
