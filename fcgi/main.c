@@ -94,7 +94,8 @@ struct app {
     struct send_metrics metrics;
     struct access_log access_log;
     struct store *probe_store; /* the health thread's own link */
-    atomic_int redis_up;       /* the last probe's verdict */
+    atomic_int redis_up;       /* the last probe got an answer */
+    atomic_int redis_writable; /* the last probe's write was taken */
     atomic_int stopping;       /* set before the listener is shut */
     int listen_fd;
 };
@@ -479,13 +480,27 @@ static void *worker_main(void *arg)
 
 /* ==== health probe ==== */
 
+/*
+ * Ready means a send would be stored now, not only that Redis answers: a
+ * Redis that refuses writes (full under noeviction, a failing disk, a
+ * replica) takes the pod out of its Service until writes work again.
+ */
 static int probe_ready(void *ctx)
 {
     struct app *app = ctx;
-    int up = store_ping(app->probe_store) == STORE_OK;
+    char why[160];
+    bool answered = false;
+    int ok = store_probe_write(app->probe_store, &answered, why, sizeof(why)) ==
+             STORE_OK;
 
-    atomic_store(&app->redis_up, up);
-    return up;
+    atomic_store(&app->redis_up, answered);
+    if (atomic_exchange(&app->redis_writable, ok) == ok)
+        return ok;
+    if (ok)
+        log_info("send", "event=redis_writable");
+    else if (answered)
+        log_warn("send", "event=redis_refuses_writes error=\"%s\"", why);
+    return ok;
 }
 
 static size_t probe_metrics(void *ctx, char *buf, size_t cap)
@@ -493,6 +508,7 @@ static size_t probe_metrics(void *ctx, char *buf, size_t cap)
     struct app *app = ctx;
     struct send_metrics_redis r = {
         .up = (unsigned long long)atomic_load(&app->redis_up),
+        .writable = (unsigned long long)atomic_load(&app->redis_writable),
         .reconnects = atomic_load(&app->shared.reconnects),
         .dials_failed = atomic_load(&app->shared.dials_failed),
         .errors = atomic_load(&app->shared.errors),
@@ -519,6 +535,7 @@ static int app_init(struct app *app)
     store_shared_init(&app->shared, (int)c->redis_backoff_min_ms);
     send_metrics_init(&app->metrics);
     atomic_init(&app->redis_up, 0);
+    atomic_init(&app->redis_writable, 1); /* so the first refusal is logged */
     atomic_init(&app->stopping, 0);
     return access_log_init(&app->access_log, c->log_repeat_burst,
                            c->log_repeat_interval_ms);

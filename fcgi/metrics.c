@@ -139,6 +139,10 @@ size_t send_metrics_render(struct send_metrics *m,
         "# TYPE chat_send_unknown_outcome_total counter\n"
         "chat_send_unknown_outcome_total %llu\n"
         "# TYPE chat_send_redis_up gauge\nchat_send_redis_up %llu\n"
+        "# HELP chat_send_redis_writable Redis took the last readiness "
+        "probe's write (0: it refuses writes, or is down).\n"
+        "# TYPE chat_send_redis_writable gauge\n"
+        "chat_send_redis_writable %llu\n"
         "# TYPE chat_send_redis_reconnects_total counter\n"
         "chat_send_redis_reconnects_total %llu\n"
         "# TYPE chat_send_redis_dials_failed_total counter\n"
@@ -147,7 +151,7 @@ size_t send_metrics_render(struct send_metrics *m,
         "chat_send_redis_errors_total %llu\n"
         "# TYPE chat_send_threads gauge\nchat_send_threads %lld\n",
         get(&m->stored), get(&m->ephemeral), get(&m->replayed),
-        get(&m->unknown), redis->up, redis->reconnects, redis->dials_failed,
-        redis->errors, threads);
+        get(&m->unknown), redis->up, redis->writable, redis->reconnects,
+        redis->dials_failed, redis->errors, threads);
     return o.len;
 }

@@ -55,7 +55,8 @@ void send_metrics_unknown(struct send_metrics *m);
  * store header.
  */
 struct send_metrics_redis {
-    unsigned long long up; /* 1 when the last probe answered */
+    unsigned long long up;       /* 1 when the last probe answered */
+    unsigned long long writable; /* 1 when it also took the probe write */
     unsigned long long reconnects;
     unsigned long long dials_failed;
     unsigned long long errors;

@@ -297,21 +297,30 @@ void store_free(struct store *s)
     free(s);
 }
 
-enum store_err store_ping(struct store *s)
+enum store_err store_probe_write(struct store *s, bool *answered, char *why,
+                                 size_t why_cap)
 {
-    const char *argv[] = {"PING"};
-    size_t lens[] = {4};
-    enum store_err rc = store_connect(s);
+    const char *argv[] = {"SET", CHAT_KEY_PROBE, "1", "PX", "60000"};
+    size_t lens[5];
+    enum store_err rc;
     redisReply *r;
 
+    *answered = false;
+    snprintf(why, why_cap, "%s", "not connected");
+    rc = store_connect(s);
     if (rc != STORE_OK)
         return rc;
-    r = command(s, 1, argv, lens);
+    for (size_t i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    r = command(s, 5, argv, lens);
     if (!r)
         return STORE_ERR_DOWN;
-    rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0
+    *answered = true;
+    rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
              ? STORE_OK
              : STORE_ERR_DOWN;
+    snprintf(why, why_cap, "%.*s", (int)r->len,
+             r->str && rc != STORE_OK ? r->str : "");
     freeReplyObject(r);
     return rc;
 }

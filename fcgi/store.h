@@ -79,8 +79,18 @@ void store_free(struct store *s);
 /* Dial now if not connected (and the backoff allows); STORE_OK if up. */
 CHAT_WUR enum store_err store_connect(struct store *s);
 
-/* PING: STORE_OK when Redis answers PONG within the timeout. */
-CHAT_WUR enum store_err store_ping(struct store *s);
+/*
+ * Can a send be stored now? One small write (SET of CHAT_KEY_PROBE with a
+ * short expiry), which Redis refuses for the very reasons it would refuse
+ * the publish step's first write: out of memory under noeviction
+ * (OOM), a failing disk (MISCONF), a replica (READONLY), too few
+ * replicas (NOREPLICAS), loading, busy. STORE_OK when written. Otherwise
+ * STORE_ERR_DOWN, with *answered telling whether Redis answered at all
+ * and why (why_cap bytes, NUL-terminated) saying what it answered or what
+ * failed.
+ */
+CHAT_WUR enum store_err store_probe_write(struct store *s, bool *answered,
+                                          char *why, size_t why_cap);
 
 /* One message for the publish step; every pointer is borrowed. */
 struct store_message {
