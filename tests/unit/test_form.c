@@ -43,27 +43,30 @@ static const struct type_row type_rows[] = {
     {"multipart/form-data; boundary=\"a b:c/d=e?f\"", FORM_OK,
      FORM_KIND_MULTIPART, "a b:c/d=e?f"},
     {"multipart/form-data; boundary=\"boundary; with semicolon\"",
-     FORM_ERR_CONTENT_TYPE, 0, NULL},
+     FORM_ERR_MALFORMED, 0, NULL},
     {"multipart/form-data; boundary=a=b", FORM_OK, FORM_KIND_MULTIPART, "a=b"},
     {"multipart/form-data;; boundary=abc;", FORM_OK, FORM_KIND_MULTIPART,
      "abc"},
-    {"multipart/form-data", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data;", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"\"", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"abc \"", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"a\\\"b\"", FORM_ERR_CONTENT_TYPE, 0,
+    {"multipart/form-data", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data;", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"\"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"abc", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"abc \"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"a\\\"b\"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=a; boundary=b", FORM_ERR_MALFORMED, 0,
      NULL},
-    {"multipart/form-data; boundary=a; boundary=b", FORM_ERR_CONTENT_TYPE, 0,
-     NULL},
-    {"multipart/form-data boundary=abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=ab\"c\"", FORM_ERR_CONTENT_TYPE, 0, NULL},
+    {"multipart/form-data boundary=abc", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=ab\"c\"", FORM_ERR_MALFORMED, 0, NULL},
     {"multipart/form-data; boundary=a\x01"
      "b",
-     FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"a\xC3\xBC\"", FORM_ERR_CONTENT_TYPE, 0,
+     FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"a\xC3\xBC\"", FORM_ERR_MALFORMED, 0,
      NULL},
+    /* Another charset is another media type, boundary or not. */
+    {"multipart/form-data; charset=latin1; boundary=abc", FORM_ERR_CONTENT_TYPE,
+     0, NULL},
+    {"multipart/form-data; charset=latin1", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"multipart/mixed; boundary=abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"text/plain", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"application/json", FORM_ERR_CONTENT_TYPE, 0, NULL},
@@ -117,7 +120,7 @@ static void test_boundary_length(void)
     CHECK_INT(t.boundary_len, 70);
     header[sizeof(prefix) - 1 + 71] = '\0';
     header[sizeof(prefix) - 1 + 70] = 'b';
-    CHECK_INT(form_content_type(header, &t, &err), FORM_ERR_CONTENT_TYPE);
+    CHECK_INT(form_content_type(header, &t, &err), FORM_ERR_MALFORMED);
 }
 
 /* ==== bodies ==== */
@@ -689,7 +692,10 @@ static void test_multipart_is_read_only(void)
     CHECK(f.name.ptr == body + sizeof(src) - 1 - 13 && f.name.len == 5);
 }
 
-/* A form_type not made by form_content_type: multipart without boundary. */
+/*
+ * A form_type not made by form_content_type: multipart without boundary
+ * is a malformed body, as from a header (PROTOCOL.md §2).
+ */
 static void test_bad_type(void)
 {
     struct form_type t = {FORM_KIND_MULTIPART, NULL, 0};
@@ -697,7 +703,7 @@ static void test_bad_type(void)
     struct chat_fields f;
     char body[] = "--\r\n";
 
-    CHECK_INT(form_parse(&t, body, 4, &f, &err), FORM_ERR_CONTENT_TYPE);
+    CHECK_INT(form_parse(&t, body, 4, &f, &err), FORM_ERR_MALFORMED);
 }
 
 int main(void)
