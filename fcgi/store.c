@@ -416,15 +416,59 @@ static long long deadline_ms(const struct store *s)
            s->opt->timeout_ms / 4;
 }
 
-enum store_err store_publish(struct store *s, const struct store_message *m,
-                             struct store_published *out)
-{
-    char maxlen[24], deadline[24], ttl[24];
+/* The EVALSHA of publish.lua for one message, with the buffers it uses. */
+struct publish_call {
+    char maxlen[24];
+    char deadline[24];
+    char ttl[24];
     char key[sizeof(CHAT_KEY_IDEM_PREFIX) + CHAT_IDEM_MAX];
     const char *argv[12];
     size_t lens[12];
+    int argc;
+};
+
+/* KEYS and ARGV as publish.lua's header lists them. */
+static void publish_call_init(struct publish_call *c, const struct store *s,
+                              const struct store_message *m)
+{
     bool keyed = m->idem_len > 0;
-    int argc = 0;
+    int n = 0;
+
+    snprintf(c->maxlen, sizeof(c->maxlen), "%lld", s->opt->history_max);
+    snprintf(c->ttl, sizeof(c->ttl), "%d", CHAT_IDEM_TTL_S);
+    snprintf(c->key, sizeof(c->key), "%s%.*s", CHAT_KEY_IDEM_PREFIX,
+             (int)m->idem_len, m->idem);
+    /*
+     * Written once the link is up, so a dial does not eat into it: the
+     * script refuses to start once we would have stopped waiting, less a
+     * quarter of the timeout for the reply's way back. A reply can still
+     * come too late (Redis stalls after running it), hence UNKNOWN.
+     */
+    snprintf(c->deadline, sizeof(c->deadline), "%lld", deadline_ms(s));
+    c->argv[n++] = "EVALSHA";
+    c->argv[n++] = s->publish_sha;
+    c->argv[n++] = keyed ? "3" : "2";
+    c->argv[n++] = CHAT_KEY_COUNTER;
+    c->argv[n++] = CHAT_KEY_HISTORY;
+    if (keyed)
+        c->argv[n++] = c->key;
+    c->argv[n++] = m->json;
+    c->argv[n++] = m->keep ? "1" : "0";
+    c->argv[n++] = c->maxlen;
+    c->argv[n++] = CHAT_CHANNEL;
+    c->argv[n++] = c->deadline;
+    if (keyed)
+        c->argv[n++] = c->ttl;
+    for (int i = 0; i < n; i++)
+        c->lens[i] = c->argv[i] == m->json ? m->len : strlen(c->argv[i]);
+    c->lens[1] = SHA_SIZE - 1;
+    c->argc = n;
+}
+
+enum store_err store_publish(struct store *s, const struct store_message *m,
+                             struct store_published *out)
+{
+    struct publish_call c;
     enum store_err rc;
     redisReply *r;
 
@@ -433,38 +477,12 @@ enum store_err store_publish(struct store *s, const struct store_message *m,
     rc = store_connect(s);
     if (rc != STORE_OK)
         return rc;
-    snprintf(maxlen, sizeof(maxlen), "%lld", s->opt->history_max);
-    snprintf(ttl, sizeof(ttl), "%d", CHAT_IDEM_TTL_S);
-    snprintf(key, sizeof(key), "%s%.*s", CHAT_KEY_IDEM_PREFIX, (int)m->idem_len,
-             m->idem);
-    /*
-     * Written once the link is up, so a dial does not eat into it: the
-     * script refuses to start once we would have stopped waiting, less a
-     * quarter of the timeout for the reply's way back. A reply can still
-     * come too late (Redis stalls after running it), hence UNKNOWN.
-     */
-    snprintf(deadline, sizeof(deadline), "%lld", deadline_ms(s));
-    argv[argc++] = "EVALSHA";
-    argv[argc++] = s->publish_sha;
-    argv[argc++] = keyed ? "3" : "2";
-    argv[argc++] = CHAT_KEY_COUNTER;
-    argv[argc++] = CHAT_KEY_HISTORY;
-    if (keyed)
-        argv[argc++] = key;
-    argv[argc++] = m->json;
-    argv[argc++] = m->keep ? "1" : "0";
-    argv[argc++] = maxlen;
-    argv[argc++] = CHAT_CHANNEL;
-    argv[argc++] = deadline;
-    if (keyed)
-        argv[argc++] = ttl;
-    for (int i = 0; i < argc; i++)
-        lens[i] = argv[i] == m->json ? m->len : strlen(argv[i]);
-    lens[1] = SHA_SIZE - 1;
-    r = evalsha(s, store_publish_lua, s->publish_sha, argc, argv, lens, &rc);
+    publish_call_init(&c, s, m);
+    r = evalsha(s, store_publish_lua, s->publish_sha, c.argc, c.argv, c.lens,
+                &rc);
     if (!r)
         return rc;
-    rc = publish_reply(r, keyed, out);
+    rc = publish_reply(r, m->idem_len > 0, out);
     freeReplyObject(r);
     return rc;
 }
