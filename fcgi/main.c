@@ -1,13 +1,15 @@
 /*
  * chat-send: the FastCGI responder behind POST /chatapp/send.
  *
- * A request's story: the method must be POST, the Content-Type a form,
+ * A request's story: the method must be POST, a browser's request must
+ * come from an allowed origin (origin.c), the Content-Type must be a form,
  * the length present and at most 64 KiB; the body is read (never more
  * than that), parsed into fields (form.c), checked against the message
  * rules (chat_msg.c), and then one Redis step gives it an id, stores and
- * publishes it (store.c). Every outcome becomes an HTTP status and a JSON
- * body through one table. Nothing touches Redis before the input is known
- * to be good.
+ * publishes it, at most once per idempotency key (store.c). Every outcome
+ * becomes an HTTP status and a JSON body through one table; a 503 says
+ * whether nothing was done or the outcome is unknown. Nothing touches
+ * Redis before the input is known to be good.
  *
  * SEND_THREADS workers each accept on the shared socket and own one Redis
  * link; a separate thread answers /healthz, /readyz and /metrics. The main
