@@ -10,6 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem } = require('../lib/system');
 const { connect, postForm, postUrlencoded, message } = require('../lib/client');
+const { sendMetric: metric } = require('../lib/metrics');
 const { SLOW, okMessage, assertError, send } = require('../lib/expect');
 
 const WAIT = 10000 * SLOW;
@@ -42,12 +43,6 @@ async function seenUpToMarker() {
     const marker = await send(sys.sendUrl, message({ content: `marker ${seq++}` }));
     await watcher.until(() => watcher.has(marker.id), WAIT, 'the marker');
     return watcher.messages.filter((m) => m.id < marker.id);
-}
-
-async function metric(h, name) {
-    const text = await (await fetch(`http://127.0.0.1:${h.healthPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) : NaN;
 }
 
 async function sumMetric(name) {

@@ -10,13 +10,8 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem, waitFor, httpStatus, freePort } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
+const { sendMetric: metric } = require('../lib/metrics');
 const { SLOW, okMessage, assertError, send } = require('../lib/expect');
-
-async function metric(h, name) {
-    const text = await (await fetch(`http://127.0.0.1:${h.healthPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) : NaN;
-}
 
 function readyz(h) {
     return httpStatus(`http://127.0.0.1:${h.healthPort}/readyz`);

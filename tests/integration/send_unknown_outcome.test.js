@@ -15,6 +15,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { startSystem, sleep } = require('../lib/system');
 const { connect, postForm, message } = require('../lib/client');
+const { sendMetric: metric } = require('../lib/metrics');
 const { SLOW, okMessage, assertError, send } = require('../lib/expect');
 const { RedisRelay } = require('../lib/relay');
 
@@ -23,12 +24,6 @@ const TIMEOUT_MS = 300;
  * loop, which a loaded machine can hold up; the cuts need no timeout. */
 const RELAY_TIMEOUT_MS = 3000;
 const WAIT = 10000 * SLOW;
-
-async function metric(h, name) {
-    const text = await (await fetch(`http://127.0.0.1:${h.healthPort}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    return line ? Number(line.split(' ')[1]) : NaN;
-}
 
 function storedContents(sys) {
     return sys.redisCli('XRANGE', 'messages:history', '-', '+');
