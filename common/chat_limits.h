@@ -24,6 +24,11 @@
 /* §2: request body cap. */
 #define CHAT_BODY_MAX (64 * 1024)
 
+/* §2: an idempotency key is 1..64 of A-Za-z0-9_- (so bytes = characters),
+ * remembered for 10 minutes. */
+#define CHAT_IDEM_MAX   64
+#define CHAT_IDEM_TTL_S 600
+
 /* §4: client frame cap and history page sizes. */
 #define CHAT_WS_FRAME_MAX 4096
 #define CHAT_PAGE_MAX     50

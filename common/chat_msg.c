@@ -10,6 +10,7 @@
 #include "chat_msg.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -334,6 +335,39 @@ static enum chat_err parse_ephemeral(struct chat_span in, struct chat_msg *out,
                 "ephemeral must be one of on, true, 1, off, false, 0 or empty");
 }
 
+static bool is_idem_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/*
+ * Empty is absent, as for topic and ephemeral: a form with an unused idem
+ * input still sends. The alphabet makes the key safe inside a Redis key
+ * name and a log line as it is.
+ */
+static enum chat_err parse_idem(struct chat_span in, struct chat_msg *out,
+                                struct chat_error *err)
+{
+    static const char rule[] = "idem must be 1 to " STR(
+        CHAT_IDEM_MAX) " characters of A-Z, a-z, 0-9, _ and -";
+
+    out->idem_len = 0;
+    out->idem[0] = '\0';
+    if (!in.ptr || in.len == 0)
+        return CHAT_OK;
+    if (in.len > CHAT_IDEM_MAX)
+        return fail(err, CHAT_ERR_TOO_LONG, "idem", rule);
+    for (size_t i = 0; i < in.len; i++) {
+        if (!is_idem_char(in.ptr[i]))
+            return fail(err, CHAT_ERR_CHARSET, "idem", rule);
+    }
+    memcpy(out->idem, in.ptr, in.len);
+    out->idem[in.len] = '\0';
+    out->idem_len = in.len;
+    return CHAT_OK;
+}
+
 enum chat_err chat_msg_parse(const struct chat_fields *in,
                              const struct timespec *received,
                              struct chat_msg *out, struct chat_error *err)
@@ -344,7 +378,8 @@ enum chat_err chat_msg_parse(const struct chat_fields *in,
         (code = parse_email(in->email, out, err)) != CHAT_OK ||
         (code = parse_topic(in->topic, out, err)) != CHAT_OK ||
         (code = parse_content(in->content, out, err)) != CHAT_OK ||
-        (code = parse_ephemeral(in->ephemeral, out, err)) != CHAT_OK)
+        (code = parse_ephemeral(in->ephemeral, out, err)) != CHAT_OK ||
+        (code = parse_idem(in->idem, out, err)) != CHAT_OK)
         return code;
     code = chat_msg_format_date(received, out->date);
     if (code != CHAT_OK)
@@ -429,6 +464,8 @@ const char *chat_err_str(enum chat_err err)
         return "the email address is malformed";
     case CHAT_ERR_BOOL:
         return "a yes/no field has an unknown value";
+    case CHAT_ERR_CHARSET:
+        return "a field holds a character it does not allow";
     case CHAT_ERR_NOMEM:
         return "out of memory";
     }

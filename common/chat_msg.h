@@ -32,6 +32,7 @@ struct chat_fields {
     struct chat_span topic;
     struct chat_span content;
     struct chat_span ephemeral;
+    struct chat_span idem;
 };
 
 enum chat_err {
@@ -44,6 +45,7 @@ enum chat_err {
     CHAT_ERR_CONTROL,   /* a control character where none is allowed */
     CHAT_ERR_EMAIL,     /* not of the shape local@domain */
     CHAT_ERR_BOOL,      /* ephemeral value not one of the known words */
+    CHAT_ERR_CHARSET,   /* a character the field's alphabet does not have */
     CHAT_ERR_NOMEM
 };
 
@@ -71,10 +73,13 @@ struct chat_msg {
     size_t content_len;
     char date[CHAT_DATE_SIZE];
     bool ephemeral;
+    char idem[CHAT_IDEM_MAX + 1]; /* the idempotency key; "" when none */
+    size_t idem_len;
 };
 
 /*
- * Validate the fields in order name, email, topic, content, ephemeral and
+ * Validate the fields in order name, email, topic, content, ephemeral, idem
+ * and
  * fill *out, stamping date from received (UTC). Stops at the first bad
  * field: returns its code and fills *err (err->code too; err->field is
  * NULL for CHAT_ERR_NOMEM and "date" when received is outside years
@@ -92,7 +97,9 @@ struct chat_msg {
  * content allows DEL and C1 and, of C0, only \n and \t once line breaks
  * are normalized. An empty email is CHAT_ERR_EMPTY, 1..2 bytes
  * CHAT_ERR_TOO_SHORT, a space CHAT_ERR_EMAIL. ephemeral words match exactly
- * (case-sensitive, untrimmed).
+ * (case-sensitive, untrimmed). idem is untrimmed; empty is the same as
+ * absent (out->idem_len 0), over CHAT_IDEM_MAX is CHAT_ERR_TOO_LONG, a
+ * byte outside A-Za-z0-9_- is CHAT_ERR_CHARSET.
  */
 CHAT_WUR enum chat_err chat_msg_parse(const struct chat_fields *in,
                                       const struct timespec *received,
@@ -107,7 +114,8 @@ CHAT_WUR enum chat_err chat_msg_format_date(const struct timespec *t,
                                             char out[CHAT_DATE_SIZE]);
 
 /*
- * The message as compact JSON without "id", members in protocol order:
+ * The message as compact JSON without "id", members in protocol order (the
+ * idempotency key is not part of the message):
  * {"name":..,"email":..,"topic":..,"content":..,"date":..,"ephemeral":..}.
  * This is what the publish script completes with the id. UTF-8 is kept as
  * is; nothing is HTML-escaped. Returns a malloc'd string the caller

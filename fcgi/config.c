@@ -2,6 +2,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "origin.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,25 @@ static const struct conf_item items[] = {
     INT_ITEM("CHAT_HISTORY_MAX", history_max, "100000", 1, 1000000000),
     INT_ITEM("SEND_RATE_PER_MIN", rate_per_min, "0", 0, 6000000),
     INT_ITEM("SEND_RATE_BURST", rate_burst, "10", 1, 100000),
+    STR_ITEM("SEND_ALLOWED_ORIGINS", allowed_origins, ""),
     STR_ITEM("LOG_LEVEL", log_level, "info"),
+    INT_ITEM("LOG_REPEAT_BURST", log_repeat_burst, "10", 0, 1000000),
+    INT_ITEM("LOG_REPEAT_INTERVAL_MS", log_repeat_interval_ms, "10000", 100,
+             86400000),
 };
 
 static int finish(struct send_config *cfg)
 {
+    const char *bad = NULL;
+    size_t bad_len = 0;
+
+    if (origin_list_check(cfg->allowed_origins, &bad, &bad_len)) {
+        log_error("config",
+                  "var=SEND_ALLOWED_ORIGINS entry=\"%.*s\" error=\"must be * "
+                  "or scheme://host[:port] (host may be *)\"",
+                  (int)bad_len, bad);
+        return -1;
+    }
     if (conf_apply_log_level(cfg->log_level) ||
         conf_not_below(cfg->redis_backoff_max_ms, "REDIS_BACKOFF_MAX_MS",
                        cfg->redis_backoff_min_ms, "REDIS_BACKOFF_MIN_MS"))

@@ -26,7 +26,10 @@ struct send_config {
     long long history_max;
     long long rate_per_min; /* messages per client address; 0 = off */
     long long rate_burst;
+    char allowed_origins[SEND_CONFIG_STR_MAX * 4]; /* "" = same origin */
     char log_level[16];
+    long long log_repeat_burst; /* lines of one kind per interval; 0 = all */
+    long long log_repeat_interval_ms;
 };
 
 /*

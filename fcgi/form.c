@@ -29,6 +29,7 @@ static const struct known_field known_fields[] = {
      "content has a bad %-escape"},
     {"ephemeral", "ephemeral is given more than once",
      "ephemeral has a bad %-escape"},
+    {"idem", "idem is given more than once", "idem has a bad %-escape"},
 };
 
 #define KNOWN_COUNT (sizeof(known_fields) / sizeof(known_fields[0]))
@@ -64,8 +65,10 @@ static struct chat_span *field_slot(struct chat_fields *f, int index)
         return &f->topic;
     case 3:
         return &f->content;
-    default:
+    case 4:
         return &f->ephemeral;
+    default:
+        return &f->idem;
     }
 }
 
@@ -230,16 +233,26 @@ static enum form_err type_fail(struct form_error *err, const char *message)
     return fail(err, FORM_ERR_CONTENT_TYPE, NULL, message);
 }
 
+/*
+ * PROTOCOL.md §2: a multipart body without a usable boundary is a
+ * malformed body (400), not another media type: the type is right, its
+ * framing is broken.
+ */
+static enum form_err framing_fail(struct form_error *err, const char *message)
+{
+    return fail(err, FORM_ERR_MALFORMED, NULL, message);
+}
+
 /* Apply one parameter of the Content-Type to *out. */
 static enum form_err type_param(const struct param *p, struct form_type *out,
                                 struct form_error *err)
 {
     if (equals_ci(p->name.ptr, p->name.len, "boundary")) {
         if (out->boundary)
-            return type_fail(err, "the boundary parameter is given twice");
+            return framing_fail(err, "the boundary parameter is given twice");
         if (p->has_backslash || !boundary_ok(p->value))
-            return type_fail(err, "the multipart boundary must be 1 to 70 "
-                                  "characters allowed by RFC 2046");
+            return framing_fail(err, "the multipart boundary must be 1 to 70 "
+                                     "characters allowed by RFC 2046");
         out->boundary = p->value.ptr;
         out->boundary_len = p->value.len;
         return FORM_OK;
@@ -281,10 +294,13 @@ enum form_err form_content_type(const char *header, struct form_type *out,
         if (type_param(&p, out, err) != FORM_OK)
             return err->code;
     }
+    if (more < 0 && out->kind == FORM_KIND_MULTIPART)
+        return framing_fail(err, "the Content-Type parameters are malformed, "
+                                 "so the multipart boundary is unknown");
     if (more < 0)
         return type_fail(err, "the Content-Type parameters are malformed");
     if (out->kind == FORM_KIND_MULTIPART && !out->boundary)
-        return type_fail(err, "multipart/form-data needs a boundary");
+        return framing_fail(err, "multipart/form-data needs a boundary");
     if (out->kind == FORM_KIND_URLENCODED) {
         out->boundary = NULL;
         out->boundary_len = 0;
@@ -603,8 +619,7 @@ enum form_err form_parse(const struct form_type *type, char *body, size_t len,
              type->boundary_len > 0)
         code = parse_multipart(type, body, len, out, err);
     else
-        return fail(err, FORM_ERR_CONTENT_TYPE, NULL,
-                    "multipart/form-data needs a boundary");
+        return framing_fail(err, "multipart/form-data needs a boundary");
     if (code != FORM_OK)
         return code;
     return fail(err, FORM_OK, NULL, "ok");

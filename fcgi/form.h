@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 /*
- * CONTENT_TYPE: neither form type, a multipart type without a valid
- * boundary, or a charset other than UTF-8. TOO_LARGE: body over
- * CHAT_BODY_MAX. DUPLICATE: a known field given twice (err->field names
- * it). ESCAPE: a bad %-escape in urlencoded (field named if known).
- * MALFORMED: broken multipart framing or part headers.
+ * CONTENT_TYPE: neither form type, or a charset other than UTF-8.
+ * TOO_LARGE: body over CHAT_BODY_MAX. DUPLICATE: a known field given twice
+ * (err->field names it). ESCAPE: a bad %-escape in urlencoded (field named
+ * if known). MALFORMED: broken multipart framing or part headers, a
+ * multipart type without a valid boundary among them (PROTOCOL.md §2).
  */
 enum form_err {
     FORM_OK = 0,
@@ -47,8 +47,10 @@ struct form_type {
  * Parse a Content-Type header value (may be NULL). Media type and
  * parameter names are case-insensitive; the boundary may be quoted and must
  * be 1..70 RFC 2046 bchars; other parameters are ignored except charset,
- * which must be UTF-8 when given. Returns FORM_ERR_CONTENT_TYPE for
- * anything else. On success out->boundary is NULL for urlencoded.
+ * which must be UTF-8 when given. A multipart type whose boundary is
+ * missing, bad, given twice, or lost in malformed parameters is
+ * FORM_ERR_MALFORMED; anything else wrong is FORM_ERR_CONTENT_TYPE. On
+ * success out->boundary is NULL for urlencoded.
  */
 CHAT_WUR enum form_err form_content_type(const char *header,
                                          struct form_type *out,
@@ -56,7 +58,8 @@ CHAT_WUR enum form_err form_content_type(const char *header,
 
 /*
  * Parse body (len bytes) of the given type and fill *out with the spans of
- * the known fields name, email, topic, content, ephemeral; other fields are
+ * the known fields name, email, topic, content, ephemeral, idem; other
+ * fields are
  * ignored (even when repeated), absent ones stay {NULL, 0}. A len over
  * CHAT_BODY_MAX gives FORM_ERR_TOO_LARGE before any byte is read.
  * Urlencoded values are decoded in place ('+' is space, %XX a byte), so

@@ -1,13 +1,15 @@
 /*
  * chat-send: the FastCGI responder behind POST /chatapp/send.
  *
- * A request's story: the method must be POST, the Content-Type a form,
+ * A request's story: the method must be POST, a browser's request must
+ * come from an allowed origin (origin.c), the Content-Type must be a form,
  * the length present and at most 64 KiB; the body is read (never more
  * than that), parsed into fields (form.c), checked against the message
  * rules (chat_msg.c), and then one Redis step gives it an id, stores and
- * publishes it (store.c). Every outcome becomes an HTTP status and a JSON
- * body through one table. Nothing touches Redis before the input is known
- * to be good.
+ * publishes it, at most once per idempotency key (store.c). Every outcome
+ * becomes an HTTP status and a JSON body through one table; a 503 says
+ * whether nothing was done or the outcome is unknown. Nothing touches
+ * Redis before the input is known to be good.
  *
  * SEND_THREADS workers each accept on the shared socket and own one Redis
  * link; a separate thread answers /healthz, /readyz and /metrics. The main
@@ -15,12 +17,14 @@
  * already queued, stops accepting, lets the requests in flight finish and
  * exits.
  */
+#include "access_log.h"
 #include "config.h"
 #include "form.h"
 #include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "origin.h"
 #include "store.h"
 
 #include <errno.h>
@@ -38,10 +42,12 @@
 enum answer {
     ANSWER_OK = 0,
     ANSWER_BAD_REQUEST,
+    ANSWER_FORBIDDEN,
     ANSWER_NOT_POST,
     ANSWER_NO_LENGTH,
     ANSWER_TOO_LARGE,
     ANSWER_MEDIA_TYPE,
+    ANSWER_CONFLICT,
     ANSWER_RATE_LIMITED,
     ANSWER_INTERNAL,
     ANSWER_UNAVAILABLE
@@ -57,6 +63,9 @@ static const struct {
 } answers[] = {
     [ANSWER_OK] = {200, "OK", "", ""},
     [ANSWER_BAD_REQUEST] = {400, "Bad Request", "", "the request is malformed"},
+    [ANSWER_FORBIDDEN] = {403, "Forbidden", "",
+                          "sending from another site's page is not allowed "
+                          "here"},
     [ANSWER_NOT_POST] = {405, "Method Not Allowed", "Allow: POST\r\n",
                          "only POST is allowed here"},
     [ANSWER_NO_LENGTH] = {411, "Length Required", "",
@@ -67,6 +76,10 @@ static const struct {
         {415, "Unsupported Media Type", "",
          "send multipart/form-data or application/x-www-form-urlencoded "
          "in UTF-8"},
+    [ANSWER_CONFLICT] = {409, "Conflict", "",
+                         "idem was already used for a different message; "
+                         "nothing was sent (use a new key for a new "
+                         "message)"},
     [ANSWER_RATE_LIMITED] = {429, "Too Many Requests", "",
                              "too many messages; wait a moment and resend"},
     [ANSWER_INTERNAL] = {500, "Internal Server Error", "",
@@ -81,8 +94,10 @@ struct app {
     struct store_options store_opt;
     struct store_shared shared;
     struct send_metrics metrics;
+    struct access_log access_log;
     struct store *probe_store; /* the health thread's own link */
-    atomic_int redis_up;       /* the last probe's verdict */
+    atomic_int redis_up;       /* the last probe got an answer */
+    atomic_int redis_writable; /* the last probe's write was taken */
     atomic_int stopping;       /* set before the listener is shut */
     int listen_fd;
 };
@@ -102,6 +117,7 @@ struct outcome {
     enum answer answer;
     const char *message; /* NULL: the table's sentence */
     const char *field;   /* NULL: no single field at fault */
+    bool unknown;        /* a 503 that cannot say whether it was sent */
     long long retry_after_s;
     char *json; /* the published message on ANSWER_OK, malloc'd */
     size_t json_len;
@@ -193,6 +209,36 @@ static int read_body(struct worker *w, size_t len)
     return 0;
 }
 
+/*
+ * A browser says where a request comes from (Origin, Sec-Fetch-Site):
+ * another site's page may not post into this chat. Requests that say
+ * neither (curl, scripts) are not a browser's, and nothing protects
+ * them. Without a REQUEST_SCHEME, HTTPS=on tells https.
+ */
+static struct outcome check_origin(struct worker *w)
+{
+    const char *origin = param(w, "HTTP_ORIGIN");
+    const char *site = param(w, "HTTP_SEC_FETCH_SITE");
+    const char *scheme = param(w, "REQUEST_SCHEME");
+    const char *https = param(w, "HTTPS");
+    const char *allow = w->app->cfg.allowed_origins;
+
+    if (!scheme)
+        scheme = https && strcmp(https, "on") == 0 ? "https" : "http";
+    if (origin && !origin_allowed(allow, origin, scheme, param(w, "HTTP_HOST")))
+        return fail(ANSWER_FORBIDDEN,
+                    "this page's origin may not send here (Origin is not an "
+                    "allowed origin)",
+                    NULL);
+    /* Only an allow-list can admit another site's page on purpose. */
+    if (site && strcmp(site, "cross-site") == 0 && (!origin || !allow[0]))
+        return fail(ANSWER_FORBIDDEN,
+                    "sending from another site's page is not allowed here "
+                    "(Sec-Fetch-Site is cross-site)",
+                    NULL);
+    return fail(ANSWER_OK, NULL, NULL);
+}
+
 /* ==== acting on a good message ==== */
 
 static struct outcome rate_limit(struct worker *w)
@@ -219,22 +265,62 @@ static struct outcome rate_limit(struct worker *w)
     return o;
 }
 
+/*
+ * The step went to Redis and no answer came back: it may have run. With a
+ * key, a resend settles it; without one, only the chat itself can tell.
+ */
+static struct outcome unknown(struct worker *w)
+{
+    struct outcome o = fail(
+        ANSWER_UNAVAILABLE,
+        w->msg.idem_len
+            ? "the message store stopped answering after it was handed the "
+              "message, which may or may not have been sent; resend it with "
+              "the same idem to be sure"
+            : "the message store stopped answering after it was handed the "
+              "message, which may or may not have been sent; look for it in "
+              "the chat before sending it again",
+        NULL);
+
+    o.unknown = true;
+    send_metrics_unknown(&w->app->metrics);
+    return o;
+}
+
 static struct outcome publish(struct worker *w)
 {
     struct outcome o = fail(ANSWER_OK, NULL, NULL);
+    struct store_message m = {.keep = !w->msg.ephemeral,
+                              .idem = w->msg.idem,
+                              .idem_len = w->msg.idem_len};
+    struct store_published out = {0};
     char *text = chat_msg_encode(&w->msg);
     enum store_err rc;
 
     if (!text)
         return fail(ANSWER_INTERNAL, NULL, NULL);
-    rc = store_publish(w->store, text, strlen(text), !w->msg.ephemeral, &o.json,
-                       &o.json_len);
+    m.json = text;
+    m.len = strlen(text);
+    rc = store_publish(w->store, &m, &out);
     free(text);
-    if (rc == STORE_ERR_DOWN)
+    switch (rc) {
+    case STORE_OK:
+        break;
+    case STORE_ERR_DOWN:
         return fail(ANSWER_UNAVAILABLE, NULL, NULL);
-    if (rc != STORE_OK)
+    case STORE_ERR_UNKNOWN:
+        return unknown(w);
+    case STORE_ERR_CONFLICT:
+        return fail(ANSWER_CONFLICT, NULL, "idem");
+    default:
         return fail(ANSWER_INTERNAL, NULL, NULL);
-    send_metrics_published(&w->app->metrics, !w->msg.ephemeral);
+    }
+    o.json = out.text;
+    o.json_len = out.len;
+    if (out.replayed)
+        send_metrics_replayed(&w->app->metrics);
+    else
+        send_metrics_published(&w->app->metrics, !w->msg.ephemeral);
     return o;
 }
 
@@ -251,6 +337,9 @@ static struct outcome handle(struct worker *w)
 
     if (!method || strcmp(method, "POST") != 0)
         return fail(ANSWER_NOT_POST, NULL, NULL);
+    o = check_origin(w);
+    if (o.answer != ANSWER_OK)
+        return o;
     if (form_content_type(param(w, "CONTENT_TYPE"), &type, &ferr))
         return form_failed(&ferr);
     if (read_length(w, &len, &o))
@@ -278,49 +367,42 @@ static void put(struct worker *w, const char *s, size_t n)
     FCGX_PutStr(s, (int)n, w->req.out);
 }
 
-/* {"error":...,"field":...}; a fixed text when memory is short. */
+/*
+ * {"error":...,"field":...} or {"error":...,"unknown":true}; a fixed text
+ * when memory is short.
+ */
 static char *error_body(const struct outcome *o)
 {
     const char *msg = o->message ? o->message : answers[o->answer].message;
-    json_t *j = o->field
-                    ? json_pack("{s:s,s:s}", "error", msg, "field", o->field)
-                    : json_pack("{s:s}", "error", msg);
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *text;
+
+    if (j && o->field)
+        json_object_set_new(j, "field", json_string(o->field));
+    if (j && o->unknown)
+        json_object_set_new(j, "unknown", json_true());
+    text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
     json_decref(j);
     return text;
 }
 
-/* One JSON line per non-2xx answer; never the message's content. */
+/* One JSON line per non-2xx answer, within the repeat bound. */
 static void log_answer(struct worker *w, const struct outcome *o,
                        long long usec)
 {
-    enum log_level level =
-        answers[o->answer].status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
-    struct timespec now;
-    char ts[CHAT_DATE_SIZE] = "";
-    const char *method = param(w, "REQUEST_METHOD");
-    const char *remote = param(w, "REMOTE_ADDR");
-    json_t *j;
-    char *line;
+    struct access_log_entry e = {
+        .status = answers[o->answer].status,
+        .error = o->message ? o->message : answers[o->answer].message,
+        .field = o->field,
+        .unknown = o->unknown,
+        .method = param(w, "REQUEST_METHOD"),
+        .remote = param(w, "REMOTE_ADDR"),
+        .body_bytes = w->body_len,
+        .duration_us = usec,
+    };
 
-    if (!log_enabled(level))
-        return;
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (chat_msg_format_date(&now, ts) != CHAT_OK)
-        ts[0] = '\0';
-    j = json_pack(
-        "{s:s,s:s,s:s,s:s,s:i,s:s,s:s*,s:s,s:s,s:I,s:I}", "ts", ts, "level",
-        level == LOG_LEVEL_WARN ? "warn" : "info", "component", "send", "event",
-        "answer", "status", answers[o->answer].status, "error",
-        o->message ? o->message : answers[o->answer].message, "field", o->field,
-        "method", method ? method : "", "remote", remote ? remote : "",
-        "body_bytes", (json_int_t)w->body_len, "duration_us", (json_int_t)usec);
-    line = j ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    if (line)
-        log_line(level, line);
-    free(line);
-    json_decref(j);
+    access_log_answer(&w->app->access_log, &e);
 }
 
 static void respond(struct worker *w, const struct outcome *o)
@@ -400,13 +482,27 @@ static void *worker_main(void *arg)
 
 /* ==== health probe ==== */
 
+/*
+ * Ready means a send would be stored now, not only that Redis answers: a
+ * Redis that refuses writes (full under noeviction, a failing disk, a
+ * replica) takes the pod out of its Service until writes work again.
+ */
 static int probe_ready(void *ctx)
 {
     struct app *app = ctx;
-    int up = store_ping(app->probe_store) == STORE_OK;
+    char why[160];
+    bool answered = false;
+    int ok = store_probe_write(app->probe_store, &answered, why, sizeof(why)) ==
+             STORE_OK;
 
-    atomic_store(&app->redis_up, up);
-    return up;
+    atomic_store(&app->redis_up, answered);
+    if (atomic_exchange(&app->redis_writable, ok) == ok)
+        return ok;
+    if (ok)
+        log_info("send", "event=redis_writable");
+    else if (answered)
+        log_warn("send", "event=redis_refuses_writes error=\"%s\"", why);
+    return ok;
 }
 
 static size_t probe_metrics(void *ctx, char *buf, size_t cap)
@@ -414,6 +510,7 @@ static size_t probe_metrics(void *ctx, char *buf, size_t cap)
     struct app *app = ctx;
     struct send_metrics_redis r = {
         .up = (unsigned long long)atomic_load(&app->redis_up),
+        .writable = (unsigned long long)atomic_load(&app->redis_writable),
         .reconnects = atomic_load(&app->shared.reconnects),
         .dials_failed = atomic_load(&app->shared.dials_failed),
         .errors = atomic_load(&app->shared.errors),
@@ -424,7 +521,7 @@ static size_t probe_metrics(void *ctx, char *buf, size_t cap)
 
 /* ==== process ==== */
 
-static void app_init(struct app *app)
+static int app_init(struct app *app)
 {
     const struct send_config *c = &app->cfg;
 
@@ -440,7 +537,10 @@ static void app_init(struct app *app)
     store_shared_init(&app->shared, (int)c->redis_backoff_min_ms);
     send_metrics_init(&app->metrics);
     atomic_init(&app->redis_up, 0);
+    atomic_init(&app->redis_writable, 1); /* so the first refusal is logged */
     atomic_init(&app->stopping, 0);
+    return access_log_init(&app->access_log, c->log_repeat_burst,
+                           c->log_repeat_interval_ms);
 }
 
 static int start_workers(struct app *app, struct worker **ws, size_t n)
@@ -479,12 +579,17 @@ static void stop_workers(struct app *app, struct worker **ws, size_t n)
     }
 }
 
-static int wait_for_stop(const sigset_t *set)
+/*
+ * Wait for SIGTERM/SIGINT; once a second meanwhile, write the log counts
+ * of refusals whose window has ended.
+ */
+static int wait_for_stop(struct app *app, const sigset_t *set)
 {
-    int sig = 0;
+    const struct timespec tick = {1, 0};
+    int sig;
 
-    while (sigwait(set, &sig) != 0)
-        ;
+    while ((sig = sigtimedwait(set, NULL, &tick)) < 0)
+        access_log_sweep(&app->access_log, false);
     log_info("send", "event=stopping signal=%d", sig);
     return sig;
 }
@@ -507,7 +612,7 @@ static int run(struct app *app, const sigset_t *stop_set)
             goto out_free;
     }
     if (start_workers(app, workers, (size_t)app->cfg.threads) == 0) {
-        (void)wait_for_stop(stop_set);
+        (void)wait_for_stop(app, stop_set);
         rc = 0;
     } else {
         log_error("send", "event=start_failed error=\"cannot start workers\"");
@@ -515,6 +620,7 @@ static int run(struct app *app, const sigset_t *stop_set)
     health_draining(health);
     stop_workers(app, workers, (size_t)app->cfg.threads);
     health_stop(health);
+    access_log_sweep(&app->access_log, true);
 out_free:
     free(workers);
     store_free(app->probe_store);
@@ -539,12 +645,14 @@ int main(void)
     sigaddset(&stop_set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    app_init(app);
+    if (app_init(app))
+        goto out_free_app;
     if (FCGX_Init() == 0 && (app->listen_fd = listener_open(&app->cfg)) >= 0) {
         rc = run(app, &stop_set);
         if (app->cfg.socket_path[0])
             unlink(app->cfg.socket_path);
     }
+    access_log_cleanup(&app->access_log);
     log_info("send", "event=stopped");
 out_free_app:
     free(app);

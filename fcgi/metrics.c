@@ -17,6 +17,8 @@ void send_metrics_init(struct send_metrics *m)
     atomic_init(&m->latency_sum_us, 0);
     atomic_init(&m->stored, 0);
     atomic_init(&m->ephemeral, 0);
+    atomic_init(&m->replayed, 0);
+    atomic_init(&m->unknown, 0);
 }
 
 void send_metrics_answer(struct send_metrics *m, int status,
@@ -38,6 +40,16 @@ void send_metrics_published(struct send_metrics *m, bool stored)
 {
     atomic_fetch_add_explicit(stored ? &m->stored : &m->ephemeral, 1,
                               memory_order_relaxed);
+}
+
+void send_metrics_replayed(struct send_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->replayed, 1, memory_order_relaxed);
+}
+
+void send_metrics_unknown(struct send_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->unknown, 1, memory_order_relaxed);
 }
 
 /* A bounded writer: once a line does not fit, nothing more is written. */
@@ -117,7 +129,20 @@ size_t send_metrics_render(struct send_metrics *m,
         "# TYPE chat_send_messages_total counter\n"
         "chat_send_messages_total{kind=\"stored\"} %llu\n"
         "chat_send_messages_total{kind=\"ephemeral\"} %llu\n"
+        "# HELP chat_send_idem_replays_total Resends answered with the "
+        "message their idempotency key had published.\n"
+        "# TYPE chat_send_idem_replays_total counter\n"
+        "chat_send_idem_replays_total %llu\n"
+        "# HELP chat_send_unknown_outcome_total 503s that could not say "
+        "whether the message was sent (the command reached Redis, no answer "
+        "came back).\n"
+        "# TYPE chat_send_unknown_outcome_total counter\n"
+        "chat_send_unknown_outcome_total %llu\n"
         "# TYPE chat_send_redis_up gauge\nchat_send_redis_up %llu\n"
+        "# HELP chat_send_redis_writable Redis took the last readiness "
+        "probe's write (0: it refuses writes, or is down).\n"
+        "# TYPE chat_send_redis_writable gauge\n"
+        "chat_send_redis_writable %llu\n"
         "# TYPE chat_send_redis_reconnects_total counter\n"
         "chat_send_redis_reconnects_total %llu\n"
         "# TYPE chat_send_redis_dials_failed_total counter\n"
@@ -125,7 +150,8 @@ size_t send_metrics_render(struct send_metrics *m,
         "# TYPE chat_send_redis_errors_total counter\n"
         "chat_send_redis_errors_total %llu\n"
         "# TYPE chat_send_threads gauge\nchat_send_threads %lld\n",
-        get(&m->stored), get(&m->ephemeral), redis->up, redis->reconnects,
+        get(&m->stored), get(&m->ephemeral), get(&m->replayed),
+        get(&m->unknown), redis->up, redis->writable, redis->reconnects,
         redis->dials_failed, redis->errors, threads);
     return o.len;
 }

@@ -13,9 +13,9 @@
 /* Statuses the handler answers; anything else is counted as "other". */
 #define SEND_METRICS_STATUSES                                                  \
     {                                                                          \
-        200, 400, 405, 411, 413, 415, 429, 500, 503                            \
+        200, 400, 403, 405, 409, 411, 413, 415, 429, 500, 503                  \
     }
-#define SEND_METRICS_NSTATUS 9
+#define SEND_METRICS_NSTATUS 11
 /* Upper bounds of the latency buckets, in microseconds (+Inf implied). */
 #define SEND_METRICS_BUCKETS_US                                                \
     {                                                                          \
@@ -30,6 +30,8 @@ struct send_metrics {
     atomic_ullong latency_sum_us;
     atomic_ullong stored;
     atomic_ullong ephemeral;
+    atomic_ullong replayed; /* idempotent resends answered from the key */
+    atomic_ullong unknown;  /* 503s that could not say whether it was sent */
 };
 
 /* Counters start at zero. */
@@ -42,12 +44,19 @@ void send_metrics_answer(struct send_metrics *m, int status,
 /* One message published; stored tells whether it went to the stream. */
 void send_metrics_published(struct send_metrics *m, bool stored);
 
+/* A resend answered with what its idempotency key had published. */
+void send_metrics_replayed(struct send_metrics *m);
+
+/* A publish step whose outcome could not be known (a 503 "unknown"). */
+void send_metrics_unknown(struct send_metrics *m);
+
 /*
  * Redis-side figures the store keeps, passed in so this module needs no
  * store header.
  */
 struct send_metrics_redis {
-    unsigned long long up; /* 1 when the last probe answered */
+    unsigned long long up;       /* 1 when the last probe answered */
+    unsigned long long writable; /* 1 when it also took the probe write */
     unsigned long long reconnects;
     unsigned long long dials_failed;
     unsigned long long errors;

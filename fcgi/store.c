@@ -132,18 +132,41 @@ static bool reply_is_noscript(const redisReply *r)
            memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-/* One command; NULL when the link failed (it is then dropped). */
+/*
+ * One command; NULL when no reply came (the link is then dropped and the
+ * backoff started). *written tells whether the whole command had gone out
+ * before that: only then can Redis have run it, since Redis runs nothing
+ * of a command it has not read to its end.
+ */
+static redisReply *command_sent(struct store *s, int argc, const char **argv,
+                                const size_t *lens, bool *written)
+{
+    void *reply = NULL;
+    int done = 0;
+
+    *written = false;
+    if (redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK)
+        goto out_failed;
+    do {
+        if (redisBufferWrite(s->ctx, &done) != REDIS_OK)
+            goto out_failed;
+    } while (!done);
+    *written = true;
+    if (redisGetReply(s->ctx, &reply) == REDIS_OK && reply)
+        return reply;
+out_failed:
+    atomic_fetch_add(&s->sh->errors, 1);
+    mark_down(s, s->ctx->errstr[0] ? s->ctx->errstr : "no reply");
+    drop(s);
+    return NULL;
+}
+
 static redisReply *command(struct store *s, int argc, const char **argv,
                            const size_t *lens)
 {
-    redisReply *r = redisCommandArgv(s->ctx, argc, argv, lens);
+    bool written;
 
-    if (!r) {
-        atomic_fetch_add(&s->sh->errors, 1);
-        mark_down(s, s->ctx->errstr);
-        drop(s);
-    }
-    return r;
+    return command_sent(s, argc, argv, lens, &written);
 }
 
 /* SCRIPT LOAD src into sha. Returns STORE_OK or the failure. */
@@ -274,49 +297,58 @@ void store_free(struct store *s)
     free(s);
 }
 
-enum store_err store_ping(struct store *s)
+enum store_err store_probe_write(struct store *s, bool *answered, char *why,
+                                 size_t why_cap)
 {
-    const char *argv[] = {"PING"};
-    size_t lens[] = {4};
-    enum store_err rc = store_connect(s);
+    const char *argv[] = {"SET", CHAT_KEY_PROBE, "1", "PX", "60000"};
+    size_t lens[5];
+    enum store_err rc;
     redisReply *r;
 
+    *answered = false;
+    snprintf(why, why_cap, "%s", "not connected");
+    rc = store_connect(s);
     if (rc != STORE_OK)
         return rc;
-    r = command(s, 1, argv, lens);
+    for (size_t i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    r = command(s, 5, argv, lens);
     if (!r)
         return STORE_ERR_DOWN;
-    rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0
+    *answered = true;
+    rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
              ? STORE_OK
              : STORE_ERR_DOWN;
+    snprintf(why, why_cap, "%.*s", (int)r->len,
+             r->str && rc != STORE_OK ? r->str : "");
     freeReplyObject(r);
     return rc;
 }
 
 /*
- * EVALSHA, reloading the script once on NOSCRIPT (Redis restarted without
- * it). argv[1] must be the script's sha buffer, refreshed by the reload.
- * Returns the reply (caller frees) or NULL with *rc set.
+ * EVALSHA on a connected link, reloading the script once on NOSCRIPT (Redis
+ * restarted without it). argv[1] must be the script's sha buffer,
+ * refreshed by the reload. Returns the reply (caller frees) or NULL with
+ * *rc set: STORE_ERR_UNKNOWN when the command went out whole and no reply
+ * came, STORE_ERR_DOWN when it did not go out or Redis refused it busy,
+ * STORE_ERR_REPLY for any other error reply.
  */
 static redisReply *evalsha(struct store *s, const char *src, char *sha,
                            int argc, const char **argv, const size_t *lens,
                            enum store_err *rc)
 {
-    redisReply *r;
+    bool written = false;
+    redisReply *r = command_sent(s, argc, argv, lens, &written);
 
-    *rc = store_connect(s);
-    if (*rc != STORE_OK)
-        return NULL;
-    r = command(s, argc, argv, lens);
     if (r && reply_is_noscript(r)) {
         freeReplyObject(r);
         *rc = load_script(s, src, sha);
         if (*rc != STORE_OK)
             return NULL;
-        r = command(s, argc, argv, lens);
+        r = command_sent(s, argc, argv, lens, &written);
     }
     if (!r) {
-        *rc = STORE_ERR_DOWN;
+        *rc = written ? STORE_ERR_UNKNOWN : STORE_ERR_DOWN;
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -329,44 +361,128 @@ static redisReply *evalsha(struct store *s, const char *src, char *sha,
     return r;
 }
 
-enum store_err store_publish(struct store *s, const char *msg, size_t len,
-                             bool keep, char **out, size_t *out_len)
+/* Copy a string reply into out->text; false when out of memory. */
+static bool copy_text(const redisReply *r, struct store_published *out)
 {
+    out->text = malloc(r->len + 1);
+    if (!out->text)
+        return false;
+    memcpy(out->text, r->str, r->len);
+    out->text[r->len] = '\0';
+    out->len = r->len;
+    return true;
+}
+
+static bool is_string(const redisReply *r, const char *want)
+{
+    return r->type == REDIS_REPLY_STRING &&
+           (!want ||
+            (r->len == strlen(want) && memcmp(r->str, want, r->len) == 0));
+}
+
+/*
+ * The script's answer: a string, or with a key [text, outcome]. A reply
+ * of any other shape, or one we cannot copy, leaves us not knowing.
+ */
+static enum store_err publish_reply(const redisReply *r, bool keyed,
+                                    struct store_published *out)
+{
+    const redisReply *text = r;
+
+    out->replayed = false;
+    if (keyed) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            !is_string(r->element[0], NULL) || !is_string(r->element[1], NULL))
+            goto out_unexpected;
+        if (is_string(r->element[1], "conflict"))
+            return STORE_ERR_CONFLICT;
+        out->replayed = is_string(r->element[1], "replay");
+        if (!out->replayed && !is_string(r->element[1], "new"))
+            goto out_unexpected;
+        text = r->element[0];
+    }
+    if (!is_string(text, NULL))
+        goto out_unexpected;
+    return copy_text(text, out) ? STORE_OK : STORE_ERR_UNKNOWN;
+out_unexpected:
+    log_error("store", "event=unexpected_reply type=%d", r->type);
+    return STORE_ERR_UNKNOWN;
+}
+
+/* How long from now the script may still start: see store_publish(). */
+static long long deadline_ms(const struct store *s)
+{
+    return wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
+           s->opt->timeout_ms / 4;
+}
+
+/* The EVALSHA of publish.lua for one message, with the buffers it uses. */
+struct publish_call {
     char maxlen[24];
     char deadline[24];
-    const char *argv[] = {
-        "EVALSHA", s->publish_sha,   "2",    CHAT_KEY_COUNTER, CHAT_KEY_HISTORY,
-        msg,       keep ? "1" : "0", maxlen, CHAT_CHANNEL,     deadline};
-    size_t lens[10];
+    char ttl[24];
+    char key[sizeof(CHAT_KEY_IDEM_PREFIX) + CHAT_IDEM_MAX];
+    const char *argv[12];
+    size_t lens[12];
+    int argc;
+};
+
+/* KEYS and ARGV as publish.lua's header lists them. */
+static void publish_call_init(struct publish_call *c, const struct store *s,
+                              const struct store_message *m)
+{
+    bool keyed = m->idem_len > 0;
+    int n = 0;
+
+    snprintf(c->maxlen, sizeof(c->maxlen), "%lld", s->opt->history_max);
+    snprintf(c->ttl, sizeof(c->ttl), "%d", CHAT_IDEM_TTL_S);
+    snprintf(c->key, sizeof(c->key), "%s%.*s", CHAT_KEY_IDEM_PREFIX,
+             (int)m->idem_len, m->idem);
+    /*
+     * Written once the link is up, so a dial does not eat into it: the
+     * script refuses to start once we would have stopped waiting, less a
+     * quarter of the timeout for the reply's way back. A reply can still
+     * come too late (Redis stalls after running it), hence UNKNOWN.
+     */
+    snprintf(c->deadline, sizeof(c->deadline), "%lld", deadline_ms(s));
+    c->argv[n++] = "EVALSHA";
+    c->argv[n++] = s->publish_sha;
+    c->argv[n++] = keyed ? "3" : "2";
+    c->argv[n++] = CHAT_KEY_COUNTER;
+    c->argv[n++] = CHAT_KEY_HISTORY;
+    if (keyed)
+        c->argv[n++] = c->key;
+    c->argv[n++] = m->json;
+    c->argv[n++] = m->keep ? "1" : "0";
+    c->argv[n++] = c->maxlen;
+    c->argv[n++] = CHAT_CHANNEL;
+    c->argv[n++] = c->deadline;
+    if (keyed)
+        c->argv[n++] = c->ttl;
+    for (int i = 0; i < n; i++)
+        c->lens[i] = c->argv[i] == m->json ? m->len : strlen(c->argv[i]);
+    c->lens[1] = SHA_SIZE - 1;
+    c->argc = n;
+}
+
+enum store_err store_publish(struct store *s, const struct store_message *m,
+                             struct store_published *out)
+{
+    struct publish_call c;
     enum store_err rc;
     redisReply *r;
 
-    snprintf(maxlen, sizeof(maxlen), "%lld", s->opt->history_max);
-    /*
-     * The script refuses to run once we would have stopped waiting for
-     * it; a quarter of the timeout is left for its reply to travel back,
-     * so a script that ran is a reply that arrives in time.
-     */
-    snprintf(deadline, sizeof(deadline), "%lld",
-             wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
-                 s->opt->timeout_ms / 4);
-    for (size_t i = 0; i < 10; i++)
-        lens[i] = strlen(argv[i]);
-    lens[5] = len;
-    lens[1] = SHA_SIZE - 1;
-    r = evalsha(s, store_publish_lua, s->publish_sha, 10, argv, lens, &rc);
+    if (m->idem_len > CHAT_IDEM_MAX)
+        return STORE_ERR_REPLY; /* chat_msg_parse() never lets one through */
+    rc = store_connect(s);
+    if (rc != STORE_OK)
+        return rc;
+    publish_call_init(&c, s, m);
+    r = evalsha(s, store_publish_lua, s->publish_sha, c.argc, c.argv, c.lens,
+                &rc);
     if (!r)
         return rc;
-    rc = STORE_ERR_REPLY;
-    if (r->type == REDIS_REPLY_STRING) {
-        *out = malloc(r->len + 1);
-        rc = *out ? STORE_OK : STORE_ERR_NOMEM;
-        if (*out) {
-            memcpy(*out, r->str, r->len);
-            (*out)[r->len] = '\0';
-            *out_len = r->len;
-        }
-    }
+    rc = publish_reply(r, m->idem_len > 0, out);
     freeReplyObject(r);
     return rc;
 }
@@ -385,6 +501,9 @@ enum store_err store_rate_take(struct store *s, const char *client, size_t len,
     enum store_err rc;
     redisReply *r;
 
+    rc = store_connect(s);
+    if (rc != STORE_OK)
+        return rc;
     snprintf(rate, sizeof(rate), "%lld", per_min);
     snprintf(cap, sizeof(cap), "%lld", burst);
     for (size_t i = 0; i < 6; i++)
@@ -392,8 +511,9 @@ enum store_err store_rate_take(struct store *s, const char *client, size_t len,
     lens[1] = SHA_SIZE - 1;
     lens[3] = (size_t)klen;
     r = evalsha(s, store_ratelimit_lua, s->rate_sha, 6, argv, lens, &rc);
+    /* Nothing is published here, so a lost reply only costs a token. */
     if (!r)
-        return rc;
+        return rc == STORE_ERR_UNKNOWN ? STORE_ERR_DOWN : rc;
     rc = STORE_ERR_REPLY;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER &&

@@ -19,10 +19,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * DOWN is a promise that nothing was done: no command was sent whole, or
+ * Redis answered that it ran none (busy, loading, refusing writes, past
+ * the deadline). UNKNOWN is the publish step's command sent whole with no
+ * answer after it (the link broke, the reply timed out, garbage came
+ * back): Redis may have run it.
+ */
 enum store_err {
     STORE_OK = 0,
-    STORE_ERR_DOWN,  /* not reachable, timed out or busy: nothing was done */
-    STORE_ERR_REPLY, /* Redis answered something the scripts never return */
+    STORE_ERR_DOWN,
+    STORE_ERR_UNKNOWN,
+    STORE_ERR_CONFLICT, /* the idempotency key holds another message */
+    STORE_ERR_REPLY,    /* Redis answered something the scripts never return */
     STORE_ERR_NOMEM
 };
 
@@ -70,21 +79,50 @@ void store_free(struct store *s);
 /* Dial now if not connected (and the backoff allows); STORE_OK if up. */
 CHAT_WUR enum store_err store_connect(struct store *s);
 
-/* PING: STORE_OK when Redis answers PONG within the timeout. */
-CHAT_WUR enum store_err store_ping(struct store *s);
+/*
+ * Can a send be stored now? One small write (SET of CHAT_KEY_PROBE with a
+ * short expiry), which Redis refuses for the very reasons it would refuse
+ * the publish step's first write: out of memory under noeviction
+ * (OOM), a failing disk (MISCONF), a replica (READONLY), too few
+ * replicas (NOREPLICAS), loading, busy. STORE_OK when written. Otherwise
+ * STORE_ERR_DOWN, with *answered telling whether Redis answered at all
+ * and why (why_cap bytes, NUL-terminated) saying what it answered or what
+ * failed.
+ */
+CHAT_WUR enum store_err store_probe_write(struct store *s, bool *answered,
+                                          char *why, size_t why_cap);
+
+/* One message for the publish step; every pointer is borrowed. */
+struct store_message {
+    const char *json; /* the message without "id", as chat_msg_encode() */
+    size_t len;
+    bool keep;        /* store in the stream (false: ephemeral) */
+    const char *idem; /* the idempotency key, idem_len bytes; 0: none */
+    size_t idem_len;
+};
+
+/* What the publish step answered. */
+struct store_published {
+    char *text; /* the message with its id, malloc'd, NUL-terminated */
+    size_t len;
+    bool replayed; /* the key had published it before: nothing new done */
+};
 
 /*
- * Run the publish step for msg (len bytes: the message JSON without "id",
- * as chat_msg_encode() writes it): give the id, store it in the stream
- * when keep is true, publish it. On STORE_OK *out is the published message
- * text with its id (malloc'd, NUL-terminated, *out_len bytes); the caller
- * free()s it. On STORE_ERR_DOWN the step did not run, except when the
- * link failed after the command was sent: then Redis may have run it and
- * the caller cannot know (PROTOCOL.md's 503 promise has that one gap).
+ * Run the publish step for m: give the id, store it in the stream when
+ * keep is true, publish it, and remember it under the idempotency key.
+ * A key that already holds the same message (same name, email, topic,
+ * content and ephemeral) gives that message back with replayed set, and
+ * nothing is done. On STORE_OK the caller free()s out->text. Errors:
+ * STORE_ERR_DOWN (nothing was done), STORE_ERR_UNKNOWN (the command went
+ * out and no usable answer came back, or the answer could not be copied:
+ * it may have run), STORE_ERR_CONFLICT (the key holds a different
+ * message: nothing was done), STORE_ERR_REPLY (the script failed with an
+ * error: nothing was published, though an id may have been spent).
  */
-CHAT_WUR enum store_err store_publish(struct store *s, const char *msg,
-                                      size_t len, bool keep, char **out,
-                                      size_t *out_len);
+CHAT_WUR enum store_err store_publish(struct store *s,
+                                      const struct store_message *m,
+                                      struct store_published *out);
 
 /*
  * Take one token from the bucket of client (len bytes, e.g. the remote

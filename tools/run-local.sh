@@ -139,8 +139,11 @@ ready_url() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 # No config file: everything on the command line, so /etc/redis is never
 # read and the system Redis is never touched.
+# maxmemory as in docker/redis.conf: full means refused writes, never
+# evicted history.
 start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
     --dir "$DATA_DIR" --appendonly yes --save '' --daemonize no \
+    --maxmemory 256mb --maxmemory-policy noeviction \
     --logfile ''
 wait_ready redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 

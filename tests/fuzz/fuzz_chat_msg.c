@@ -3,11 +3,11 @@
  *
  * Input layout, chosen so mutations stay meaningful:
  *   byte 0      bit i set: field i is absent (name, email, topic, content,
- *               ephemeral), to reach the "missing" paths
+ *               ephemeral, idem), to reach the "missing" paths
  *   bytes 1..8  a clock value: the whole int64 goes to
  *               chat_msg_format_date, a year 1970..9999 form of it to
  *               chat_msg_parse
- *   the rest    the five field values, split on the byte 0xFF (never valid
+ *   the rest    the six field values, split on the byte 0xFF (never valid
  *               UTF-8, so no valid value is lost by the choice)
  * Each value gets its own exact-size heap copy so that reading past a
  * span is an ASan report, not a silent read of the next field.
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FIELD_COUNT 5
+#define FIELD_COUNT 6
 #define SEPARATOR   0xFF
 /* Seconds from 1970 to the end of year 9999, the RFC 3339 range. */
 #define YEAR_9999_END 253402300800ULL
@@ -71,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     slot[2] = &f.topic;
     slot[3] = &f.content;
     slot[4] = &f.ephemeral;
+    slot[5] = &f.idem;
     for (i = 0; i < FIELD_COUNT; i++) {
         const uint8_t *end =
             pos <= size ? memchr(data + pos, SEPARATOR, size - pos) : NULL;

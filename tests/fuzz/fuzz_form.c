@@ -44,6 +44,7 @@ static void check_fields(const struct chat_fields *f, const char *body,
     FUZZ_REQUIRE(span_inside(f->topic, body, len));
     FUZZ_REQUIRE(span_inside(f->content, body, len));
     FUZZ_REQUIRE(span_inside(f->ephemeral, body, len));
+    FUZZ_REQUIRE(span_inside(f->idem, body, len));
 }
 
 static void parse_body(const struct form_type *type, const uint8_t *data,
@@ -98,7 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         parse_body(&type, nl ? nl + 1 : data + size, blen);
     } else {
-        FUZZ_REQUIRE(code == FORM_ERR_CONTENT_TYPE);
+        FUZZ_REQUIRE(
+            code == FORM_ERR_CONTENT_TYPE ||
+            (code == FORM_ERR_MALFORMED && type.kind == FORM_KIND_MULTIPART));
         check_form_error(code, &err);
     }
     free(header);

@@ -138,6 +138,13 @@ static void fuzz_check_msg(const struct chat_msg *m)
     FUZZ_REQUIRE(strstr(m->content, "\r\n") == NULL);
 
     fuzz_check_date(m->date);
+
+    /* The idempotency key: "" or 1..64 of A-Za-z0-9_-, NUL-terminated. */
+    FUZZ_REQUIRE(m->idem_len <= CHAT_IDEM_MAX);
+    FUZZ_REQUIRE(strlen(m->idem) == m->idem_len);
+    FUZZ_REQUIRE(strspn(m->idem, "abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") ==
+                 m->idem_len);
 }
 
 /* The member must be a string equal to (s, len), embedded NULs included. */
@@ -212,10 +219,10 @@ static void fuzz_check_error(enum chat_err code, const struct chat_error *err)
     if (code == CHAT_ERR_NOMEM)
         return;
     FUZZ_REQUIRE(err->field != NULL);
-    FUZZ_REQUIRE(!strcmp(err->field, "name") || !strcmp(err->field, "email") ||
-                 !strcmp(err->field, "topic") ||
-                 !strcmp(err->field, "content") ||
-                 !strcmp(err->field, "ephemeral"));
+    FUZZ_REQUIRE(
+        !strcmp(err->field, "name") || !strcmp(err->field, "email") ||
+        !strcmp(err->field, "topic") || !strcmp(err->field, "content") ||
+        !strcmp(err->field, "ephemeral") || !strcmp(err->field, "idem"));
 }
 
 static struct chat_span fuzz_span(const char *s, size_t len)
@@ -241,6 +248,7 @@ static void fuzz_check_idempotent(const struct chat_msg *m,
     f.topic = fuzz_span(m->topic, m->topic_len);
     f.content = fuzz_span(m->content, m->content_len);
     f.ephemeral = m->ephemeral ? fuzz_span("true", 4) : fuzz_span(NULL, 0);
+    f.idem = fuzz_span(m->idem_len ? m->idem : NULL, m->idem_len);
     FUZZ_REQUIRE(chat_msg_parse(&f, received, again, &err) == CHAT_OK);
     FUZZ_REQUIRE(again->name_len == m->name_len &&
                  !memcmp(again->name, m->name, m->name_len));
@@ -251,6 +259,8 @@ static void fuzz_check_idempotent(const struct chat_msg *m,
     FUZZ_REQUIRE(again->content_len == m->content_len &&
                  !memcmp(again->content, m->content, m->content_len));
     FUZZ_REQUIRE(again->ephemeral == m->ephemeral);
+    FUZZ_REQUIRE(again->idem_len == m->idem_len &&
+                 !memcmp(again->idem, m->idem, m->idem_len));
     FUZZ_REQUIRE(strcmp(again->date, m->date) == 0);
     free(again);
 }

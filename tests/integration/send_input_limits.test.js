@@ -170,11 +170,18 @@ test('an ephemeral value the server does not know is refused, not guessed', asyn
         'name=A&email=a%40example.com&content=x&ephemeral=yes'), 400, 'ephemeral', 'ephemeral=yes');
 });
 
-test('415 for a form in another charset or a multipart without a boundary', async () => {
+test('415 for a form in another charset; a multipart without a usable boundary is malformed, 400', async () => {
     await refusedThenServing(await postRaw('application/x-www-form-urlencoded; charset=iso-8859-1',
         'name=A&email=a%40example.com&content=x'), 415, undefined, 'latin-1 form');
-    await refusedThenServing(await postRaw('multipart/form-data',
-        multipart('nb', [...GOOD, ['content', 'x']])), 415, undefined, 'multipart without boundary');
+    await refusedThenServing(await postRaw('multipart/form-data; charset=iso-8859-1; boundary=nb',
+        multipart('nb', [...GOOD, ['content', 'x']])), 415, undefined, 'latin-1 multipart');
+    /* PROTOCOL §2: the type is right, its framing is broken. */
+    for (const type of ['multipart/form-data', 'multipart/form-data;', 'multipart/form-data; boundary=',
+        `multipart/form-data; boundary=${'b'.repeat(71)}`, 'multipart/form-data; boundary=a; boundary=b',
+        'multipart/form-data boundary=nb']) {
+        await refusedThenServing(await postRaw(type, multipart('nb', [...GOOD, ['content', 'x']])), 400, undefined,
+            `Content-Type ${type}`);
+    }
 });
 
 test('a body far over the cap is refused by lighttpd before anyone reads it', async () => {

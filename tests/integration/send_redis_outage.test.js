@@ -99,7 +99,8 @@ test('Redis hung (SIGSTOP): 503 within the command timeout, never 200; SIGCONT: 
         const back = okMessage(await timedPost(sys, 'after the hang'));
         /* Commands that timed out sat in Redis' input while it was
          * stopped; each was sent with a deadline on Redis' clock, so none
-         * ran when Redis woke up: the 503s told the truth. */
+         * ran when Redis woke up (their 503s said "unknown", the handler
+         * could not tell; send_unknown_outcome.test.js has the rest). */
         await sleep(200);
         const out = sys.redisCli('XRANGE', 'messages:history', '-', '+');
         assert.deepStrictEqual(out.match(/(still )?hung \d/g), null, 'no 503 was stored after all');

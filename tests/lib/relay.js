@@ -10,7 +10,11 @@
  *   relay.cut('SUBSCRIBE');       // drop the subscription's connection
  *   await relay.held;             // something is being held
  *   relay.release();
- *   relay.close();
+ *   relay.arm('after-reply');     // the next EVALSHA runs in Redis, its
+ *                                 // reply is swallowed and both ends cut
+ *   relay.arm('before-forward');  // the next EVALSHA is swallowed, cut
+ *   relay.cuts                    // connections cut by arm()
+ *   await relay.close();
  */
 const net = require('node:net');
 
@@ -33,12 +37,14 @@ class Relay {
         this.conns = new Set();
         this.pattern = null;
         this.held = null;
+        this.armed = null;
+        this.cuts = 0;
         this.server = net.createServer((client) => this.accept(client, targetPort, targetHost));
     }
 
     accept(client, port, host) {
         const upstream = net.connect(port, host);
-        const c = { client, upstream, seen: '', holding: false, queue: [] };
+        const c = { client, upstream, seen: '', holding: false, queue: [], awaitingReply: false };
         this.conns.add(c);
         const end = () => {
             this.conns.delete(c);
@@ -46,7 +52,10 @@ class Relay {
             upstream.destroy();
         };
         client.on('data', (chunk) => this.fromClient(c, chunk));
-        upstream.on('data', (chunk) => client.write(chunk));
+        upstream.on('data', (chunk) => {
+            if (c.awaitingReply) this.cutArmed(c);
+            else client.write(chunk);
+        });
         client.on('close', end);
         upstream.on('close', end);
         client.on('error', end);
@@ -56,6 +65,15 @@ class Relay {
     fromClient(c, chunk) {
         const text = chunk.toString('latin1');
         c.seen = (c.seen + text).slice(-SEEN_MAX);
+        if (this.armed && text.includes(this.armed.pattern)) {
+            const { mode } = this.armed;
+            this.armed = null;
+            if (mode === 'before-forward') {
+                this.cutArmed(c);
+                return;
+            }
+            c.awaitingReply = true;
+        }
         if (!c.holding && this.pattern && text.includes(this.pattern)) {
             c.holding = true;
             this.heldNow();
@@ -79,6 +97,22 @@ class Relay {
         }
     }
 
+    /*
+     * Cut the next connection to send pattern (EVALSHA by default) at an
+     * exact point: 'before-forward' swallows the command, 'after-reply'
+     * lets Redis run it and swallows its reply.
+     */
+    arm(mode, pattern = 'EVALSHA') {
+        this.armed = { mode, pattern };
+    }
+
+    cutArmed(c) {
+        this.cuts++;
+        c.client.destroy();
+        c.upstream.destroy();
+        this.conns.delete(c);
+    }
+
     /* Close (both ends) every connection that has sent pattern; the count. */
     cut(pattern) {
         let n = 0;
@@ -98,7 +132,7 @@ class Relay {
             c.upstream.destroy();
         }
         this.conns.clear();
-        this.server.close();
+        return new Promise((resolve) => this.server.close(() => resolve()));
     }
 }
 

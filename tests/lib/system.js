@@ -182,6 +182,8 @@ class System {
             '--port', String(this.redis.port), '--bind', '127.0.0.1',
             '--dir', this.redis.dir, '--appendonly', 'yes', '--save', '',
             '--protected-mode', 'no', '--daemonize', 'no',
+            /* As shipped (docker/redis.conf): full refuses, never evicts. */
+            '--maxmemory', '256mb', '--maxmemory-policy', 'noeviction',
         ], {});
         await waitFor('redis', async () => {
             try { return this.redisCli('PING').trim() === 'PONG'; } catch { return false; }

@@ -20,10 +20,14 @@
         NULL, 0                                                                \
     }
 
-enum field { F_NAME, F_EMAIL, F_TOPIC, F_CONTENT, F_EPHEMERAL };
+enum field { F_NAME, F_EMAIL, F_TOPIC, F_CONTENT, F_EPHEMERAL, F_IDEM };
 
-static const char *const field_names[] = {"name", "email", "topic", "content",
-                                          "ephemeral"};
+/* 64 characters: the longest key. */
+#define IDEM_64                                                                \
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
+
+static const char *const field_names[] = {"name",    "email",     "topic",
+                                          "content", "ephemeral", "idem"};
 
 /* 2026-11-28T06:01:23.456789999Z */
 static const struct timespec received = {1795845683, 456789999};
@@ -37,8 +41,8 @@ static struct chat_fields valid_fields(void)
 
 static struct chat_span *slot(struct chat_fields *f, enum field i)
 {
-    struct chat_span *slots[] = {&f->name, &f->email, &f->topic, &f->content,
-                                 &f->ephemeral};
+    struct chat_span *slots[] = {&f->name,    &f->email,     &f->topic,
+                                 &f->content, &f->ephemeral, &f->idem};
     return slots[i];
 }
 
@@ -63,6 +67,9 @@ static struct chat_span stored(const struct chat_msg *m, enum field i)
     case F_EPHEMERAL:
         s.ptr = m->ephemeral ? "true" : "false";
         s.len = strlen(s.ptr);
+        break;
+    case F_IDEM:
+        s = (struct chat_span){m->idem, m->idem_len};
         break;
     }
     return s;
@@ -210,6 +217,33 @@ static const struct row rows[] = {
     {"ephemeral padded", F_EPHEMERAL, S(" on"), CHAT_ERR_BOOL, NULL},
     {"ephemeral 2", F_EPHEMERAL, S("2"), CHAT_ERR_BOOL, NULL},
     {"ephemeral on+NUL", F_EPHEMERAL, S("on\0"), CHAT_ERR_BOOL, NULL},
+    /* idem: empty is absent; 1..64 of A-Za-z0-9_- */
+    {"idem absent", F_IDEM, ABSENT, CHAT_OK, ""},
+    {"idem empty is absent", F_IDEM, S(""), CHAT_OK, ""},
+    {"idem 1 character", F_IDEM, S("a"), CHAT_OK, NULL},
+    {"idem whole alphabet", F_IDEM,
+     S("azAZ09_-bcdefghijklmnopqrstuvwxyBCDEFGHIJKLMNOPQRSTUVWXY12345678"),
+     CHAT_OK, NULL},
+    {"idem 64", F_IDEM, S(IDEM_64), CHAT_OK, NULL},
+    {"idem 65", F_IDEM, S(IDEM_64 "x"), CHAT_ERR_TOO_LONG, NULL},
+    {"idem 65 of bad bytes is too long", F_IDEM, S(IDEM_64 "."),
+     CHAT_ERR_TOO_LONG, NULL},
+    {"idem space", F_IDEM, S("a b"), CHAT_ERR_CHARSET, NULL},
+    {"idem not trimmed", F_IDEM, S(" ab"), CHAT_ERR_CHARSET, NULL},
+    {"idem trailing newline", F_IDEM, S("ab\n"), CHAT_ERR_CHARSET, NULL},
+    {"idem dot", F_IDEM, S("a.b"), CHAT_ERR_CHARSET, NULL},
+    {"idem colon", F_IDEM, S("a:b"), CHAT_ERR_CHARSET, NULL},
+    {"idem plus", F_IDEM, S("a+b"), CHAT_ERR_CHARSET, NULL},
+    {"idem slash", F_IDEM, S("a/b"), CHAT_ERR_CHARSET, NULL},
+    {"idem equals", F_IDEM, S("a=="), CHAT_ERR_CHARSET, NULL},
+    {"idem NUL", F_IDEM, S("a\0b"), CHAT_ERR_CHARSET, NULL},
+    {"idem DEL", F_IDEM, S("a\x7F"), CHAT_ERR_CHARSET, NULL},
+    {"idem non-ASCII letter", F_IDEM, S("\xC3\xA9t\xC3\xA9"), CHAT_ERR_CHARSET,
+     NULL},
+    {"idem invalid UTF-8", F_IDEM, S("\xFF"), CHAT_ERR_CHARSET, NULL},
+    {"idem one bad byte at 64", F_IDEM,
+     S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"),
+     CHAT_ERR_CHARSET, NULL},
 };
 
 /*
@@ -371,12 +405,13 @@ static void test_limits(void)
 /* Several bad fields at once: the first in protocol order is reported. */
 static void test_order(void)
 {
-    struct chat_fields bad = {S(""), S("x"), S("\x01"), S(""), S("maybe")};
+    struct chat_fields bad = {S(""), S("x"),     S("\x01"),
+                              S(""), S("maybe"), S("no way")};
     struct chat_fields f;
 
-    for (enum field i = F_NAME; i <= F_EPHEMERAL; i++) {
+    for (enum field i = F_NAME; i <= F_IDEM; i++) {
         f = valid_fields();
-        for (enum field j = i; j <= F_EPHEMERAL; j++)
+        for (enum field j = i; j <= F_IDEM; j++)
             *slot(&f, j) = *slot(&bad, j);
         {
             static struct chat_msg m;
@@ -410,6 +445,10 @@ static const struct message_row messages[] = {
     {F_CONTENT, ABSENT, "content is required"},
     {F_EPHEMERAL, S("yes"),
      "ephemeral must be one of on, true, 1, off, false, 0 or empty"},
+    {F_IDEM, S("a b"),
+     "idem must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -"},
+    {F_IDEM, S(IDEM_64 "x"),
+     "idem must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -"},
 };
 
 static void test_messages(void)

@@ -43,27 +43,30 @@ static const struct type_row type_rows[] = {
     {"multipart/form-data; boundary=\"a b:c/d=e?f\"", FORM_OK,
      FORM_KIND_MULTIPART, "a b:c/d=e?f"},
     {"multipart/form-data; boundary=\"boundary; with semicolon\"",
-     FORM_ERR_CONTENT_TYPE, 0, NULL},
+     FORM_ERR_MALFORMED, 0, NULL},
     {"multipart/form-data; boundary=a=b", FORM_OK, FORM_KIND_MULTIPART, "a=b"},
     {"multipart/form-data;; boundary=abc;", FORM_OK, FORM_KIND_MULTIPART,
      "abc"},
-    {"multipart/form-data", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data;", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"\"", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"abc \"", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"a\\\"b\"", FORM_ERR_CONTENT_TYPE, 0,
+    {"multipart/form-data", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data;", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"\"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"abc", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"abc \"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"a\\\"b\"", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=a; boundary=b", FORM_ERR_MALFORMED, 0,
      NULL},
-    {"multipart/form-data; boundary=a; boundary=b", FORM_ERR_CONTENT_TYPE, 0,
-     NULL},
-    {"multipart/form-data boundary=abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=ab\"c\"", FORM_ERR_CONTENT_TYPE, 0, NULL},
+    {"multipart/form-data boundary=abc", FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=ab\"c\"", FORM_ERR_MALFORMED, 0, NULL},
     {"multipart/form-data; boundary=a\x01"
      "b",
-     FORM_ERR_CONTENT_TYPE, 0, NULL},
-    {"multipart/form-data; boundary=\"a\xC3\xBC\"", FORM_ERR_CONTENT_TYPE, 0,
+     FORM_ERR_MALFORMED, 0, NULL},
+    {"multipart/form-data; boundary=\"a\xC3\xBC\"", FORM_ERR_MALFORMED, 0,
      NULL},
+    /* Another charset is another media type, boundary or not. */
+    {"multipart/form-data; charset=latin1; boundary=abc", FORM_ERR_CONTENT_TYPE,
+     0, NULL},
+    {"multipart/form-data; charset=latin1", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"multipart/mixed; boundary=abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"text/plain", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"application/json", FORM_ERR_CONTENT_TYPE, 0, NULL},
@@ -117,15 +120,18 @@ static void test_boundary_length(void)
     CHECK_INT(t.boundary_len, 70);
     header[sizeof(prefix) - 1 + 71] = '\0';
     header[sizeof(prefix) - 1 + 70] = 'b';
-    CHECK_INT(form_content_type(header, &t, &err), FORM_ERR_CONTENT_TYPE);
+    CHECK_INT(form_content_type(header, &t, &err), FORM_ERR_MALFORMED);
 }
 
 /* ==== bodies ==== */
 
-/* Expected values of name, email, topic, content, ephemeral; NULL absent. */
+/*
+ * Expected values of name, email, topic, content, ephemeral, idem; NULL
+ * absent.
+ */
 struct want {
-    const char *v[5];
-    size_t len[5]; /* 0: strlen(v[i]); set for values holding NUL */
+    const char *v[6];
+    size_t len[6]; /* 0: strlen(v[i]); set for values holding NUL */
 };
 
 struct body_row {
@@ -138,8 +144,8 @@ struct body_row {
     struct want want;
 };
 
-static const char *const field_names[] = {"name", "email", "topic", "content",
-                                          "ephemeral"};
+static const char *const field_names[] = {"name",    "email",     "topic",
+                                          "content", "ephemeral", "idem"};
 
 static const struct body_row body_rows[] = {
     /* urlencoded */
@@ -234,6 +240,32 @@ static const struct body_row body_rows[] = {
      FORM_ERR_DUPLICATE, "email"},
     {"url duplicate ephemeral", URLENC, "ephemeral=on&ephemeral", 0,
      FORM_ERR_DUPLICATE, "ephemeral"},
+    {"url idem",
+     URLENC,
+     "idem=k-1_A&name=a",
+     0,
+     FORM_OK,
+     NULL,
+     {{"a", NULL, NULL, NULL, NULL, "k-1_A"}}},
+    {"url empty idem is present and empty",
+     URLENC,
+     "idem=",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, ""}}},
+    {"url duplicate idem", URLENC, "idem=a&idem=a", 0, FORM_ERR_DUPLICATE,
+     "idem"},
+    {"url duplicate idem, second empty", URLENC, "idem=a&idem", 0,
+     FORM_ERR_DUPLICATE, "idem"},
+    {"url idem bad escape", URLENC, "idem=%G1", 0, FORM_ERR_ESCAPE, "idem"},
+    {"url Idem is another field",
+     URLENC,
+     "Idem=a&idem=b",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, "b"}}},
     {"url bad escape %G1", URLENC, "name=%G1", 0, FORM_ERR_ESCAPE, "name"},
     {"url bad escape %1G", URLENC, "topic=a%1G", 0, FORM_ERR_ESCAPE, "topic"},
     {"url truncated %4", URLENC, "content=abc%4", 0, FORM_ERR_ESCAPE,
@@ -318,6 +350,21 @@ static const struct body_row body_rows[] = {
      FORM_OK,
      NULL,
      {{NULL, NULL, NULL, "c"}}},
+    {"mp idem",
+     MP_XX,
+     "--XX\r\n" CD "\"idem\"\r\n\r\nabc-123\r\n--XX--",
+     0,
+     FORM_OK,
+     NULL,
+     {{NULL, NULL, NULL, NULL, NULL, "abc-123"}}},
+    {"mp duplicate idem",
+     MP_XX,
+     "--XX\r\n" CD "\"idem\"\r\n\r\na\r\n--XX\r\n" CD
+     "\"idem\"\r\n\r\nb\r\n--XX--",
+     0,
+     FORM_ERR_DUPLICATE,
+     "idem",
+     {{0}}},
     {"mp boundary as quoted name",
      MP_XX,
      "--XX\r\n" CD "\"--XX\"\r\n\r\nx\r\n--XX\r\n" CD
@@ -448,15 +495,15 @@ static char *copy_exact(const char *s, size_t len)
 
 static struct chat_span *slot(struct chat_fields *f, int i)
 {
-    struct chat_span *slots[] = {&f->name, &f->email, &f->topic, &f->content,
-                                 &f->ephemeral};
+    struct chat_span *slots[] = {&f->name,    &f->email,     &f->topic,
+                                 &f->content, &f->ephemeral, &f->idem};
     return slots[i];
 }
 
 static void check_values(const char *what, struct chat_fields *f,
                          const struct want *w, const char *body, size_t len)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         struct chat_span *s = slot(f, i);
         size_t wl = w->len[i] ? w->len[i] : (w->v[i] ? strlen(w->v[i]) : 0);
 
@@ -645,7 +692,10 @@ static void test_multipart_is_read_only(void)
     CHECK(f.name.ptr == body + sizeof(src) - 1 - 13 && f.name.len == 5);
 }
 
-/* A form_type not made by form_content_type: multipart without boundary. */
+/*
+ * A form_type not made by form_content_type: multipart without boundary
+ * is a malformed body, as from a header (PROTOCOL.md §2).
+ */
 static void test_bad_type(void)
 {
     struct form_type t = {FORM_KIND_MULTIPART, NULL, 0};
@@ -653,7 +703,7 @@ static void test_bad_type(void)
     struct chat_fields f;
     char body[] = "--\r\n";
 
-    CHECK_INT(form_parse(&t, body, 4, &f, &err), FORM_ERR_CONTENT_TYPE);
+    CHECK_INT(form_parse(&t, body, 4, &f, &err), FORM_ERR_MALFORMED);
 }
 
 int main(void)

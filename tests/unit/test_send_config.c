@@ -39,6 +39,19 @@ static const struct check_env_row rows[] = {
     {"SEND_SOCKET", "run/send.sock", -1}, /* relative: refused */
     {"LOG_LEVEL", "warn", 0},
     {"LOG_LEVEL", "WARN", -1},
+    {"SEND_ALLOWED_ORIGINS", "", 0},
+    {"SEND_ALLOWED_ORIGINS", "*", 0},
+    {"SEND_ALLOWED_ORIGINS", "http://*:30222, https://chat.example", 0},
+    {"SEND_ALLOWED_ORIGINS", "chat.example", -1},
+    {"SEND_ALLOWED_ORIGINS", "http://chat.example/", -1},
+    {"SEND_ALLOWED_ORIGINS", "http://a.example,,http://b.example", -1},
+    {"LOG_REPEAT_BURST", "0", 0}, /* 0: every line is written */
+    {"LOG_REPEAT_BURST", "1000000", 0},
+    {"LOG_REPEAT_BURST", "1000001", -1},
+    {"LOG_REPEAT_INTERVAL_MS", "99", -1},
+    {"LOG_REPEAT_INTERVAL_MS", "100", 0},
+    {"LOG_REPEAT_INTERVAL_MS", "86400000", 0},
+    {"LOG_REPEAT_INTERVAL_MS", "86400001", -1},
 };
 
 static void defaults(void)
@@ -56,6 +69,9 @@ static void defaults(void)
     CHECK_INT(cfg.redis_timeout_ms, 1000);
     CHECK_INT(cfg.history_max, 100000);
     CHECK_INT(cfg.rate_per_min, 0); /* rate limiting is off by default */
+    CHECK_INT(cfg.log_repeat_burst, 10);
+    CHECK_STR(cfg.allowed_origins, ""); /* same origin */
+    CHECK_INT(cfg.log_repeat_interval_ms, 10000);
 }
 
 static int load(void)

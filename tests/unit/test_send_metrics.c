@@ -24,7 +24,11 @@ static long long value_of(const char *text, const char *name)
 static void counts(void)
 {
     static struct send_metrics m;
-    struct send_metrics_redis r = {1, 2, 3, 4};
+    struct send_metrics_redis r = {.up = 1,
+                                   .writable = 0,
+                                   .reconnects = 2,
+                                   .dials_failed = 3,
+                                   .errors = 4};
     char buf[8192];
     size_t len;
 
@@ -37,6 +41,9 @@ static void counts(void)
     send_metrics_published(&m, true);
     send_metrics_published(&m, false);
     send_metrics_published(&m, false);
+    send_metrics_replayed(&m);
+    send_metrics_replayed(&m);
+    send_metrics_unknown(&m);
     len = send_metrics_render(&m, &r, 4, buf, sizeof(buf));
     CHECK_INT(len, strlen(buf));
     CHECK_INT(value_of(buf, "chat_send_requests_total{status=\"200\"} "), 2);
@@ -63,7 +70,11 @@ static void counts(void)
     CHECK_INT(value_of(buf, "chat_send_messages_total{kind=\"stored\"} "), 1);
     CHECK_INT(value_of(buf, "chat_send_messages_total{kind=\"ephemeral\"} "),
               2);
+    CHECK_INT(value_of(buf, "chat_send_idem_replays_total "), 2);
+    CHECK_INT(value_of(buf, "chat_send_unknown_outcome_total "), 1);
+    CHECK_INT(value_of(buf, "chat_send_requests_total{status=\"409\"} "), 0);
     CHECK_INT(value_of(buf, "chat_send_redis_up "), 1);
+    CHECK_INT(value_of(buf, "chat_send_redis_writable "), 0);
     CHECK_INT(value_of(buf, "chat_send_redis_reconnects_total "), 2);
     CHECK_INT(value_of(buf, "chat_send_redis_errors_total "), 4);
     CHECK_INT(value_of(buf, "chat_send_threads "), 4);
@@ -72,7 +83,7 @@ static void counts(void)
 static void short_buffer(void)
 {
     static struct send_metrics m;
-    struct send_metrics_redis r = {0, 0, 0, 0};
+    struct send_metrics_redis r = {0};
     char buf[300];
     size_t len;
 
