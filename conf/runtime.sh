@@ -56,6 +56,14 @@ echo ') )'
 
 # shellcheck disable=SC2016 # a lighttpd $HTTP, not a shell variable
 echo '$HTTP["url"] =^ "/chatapp/websocket" {'
+# lighttpd counts everything a client sends up an upgraded connection as
+# one request body of unknown length, so the 128 KiB server.max-request-size
+# of the sends would cut a WebSocket after its first 128 KiB (a long-lived
+# page sends that in pongs and history requests) and a frame larger than
+# that before the gateway could answer it with 1009. The stream is passed
+# on as it comes (stream-request-body), so nothing piles up here; the
+# gateway caps each frame.
+echo '  server.max-request-size = 0'
 # WebSockets live long: spread them by how many each gateway holds.
 echo '  proxy.balance = "fair"'
 echo '  proxy.server = ( "" => ('
