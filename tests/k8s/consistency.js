@@ -35,7 +35,9 @@ const PARTS = {
     },
     'chat-frontend': {
         dockerfile: 'docker/frontend.Dockerfile',
-        code: () => read('conf/lighttpd.conf') + '\n' + read('conf/runtime.sh'),
+        code: () => ['conf/lighttpd.conf', 'conf/runtime.sh',
+            ...fs.readdirSync(path.join(REPO, 'conf')).filter((f) => f.endsWith('.lua')).map((f) => `conf/${f}`)]
+            .map(read).join('\n'),
         bindVar: 'CHAT_HTTP_BIND',
     },
 };
