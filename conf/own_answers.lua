@@ -41,6 +41,10 @@ if path == "/chatapp/error.json" then
     if not status then
         return json_answer(404, '{"error":"' .. SENTENCES[404] .. '"}')
     end
+    if status == 429 then
+        -- conf/per_address.lua: the client's own connections free it.
+        r.resp_header["Retry-After"] = "1"
+    end
     local sentence = SENTENCES[status]
         or ("the web server refused this request (HTTP status " .. status .. ")")
     return json_answer(status, '{"error":"' .. sentence .. '"}')

@@ -45,6 +45,13 @@ case $workers in
     ;;
 esac
 [ "$workers" -gt 1 ] && echo "server.max-worker = $workers"
+# Read by per_address.lua on every request; a bad value stops lighttpd here.
+case ${CHAT_HTTP_CONNS_PER_ADDR:-1000} in
+'' | *[!0-9]*)
+    echo "CHAT_HTTP_CONNS_PER_ADDR must be a number (0: no limit)" >&2
+    exit 1
+    ;;
+esac
 echo "server.max-connections = $((fds / 2 - 16))"
 
 # round-robin: the default "fair" sends every sequential request to the
