@@ -1,6 +1,9 @@
 -- What the front end answers itself (mod_magnet, run for every request
 -- at magnet.attract-raw-url-to; returns nothing for anything else):
 --
+--   /chatapp/config.json  the page's config: {"websocket":"<URL>"} from
+--                         CHAT_WEBSOCKET_URL, empty for the same-origin
+--                         path (conf/runtime.sh has checked the value).
 --   /chatapp/error.json   server.error-handler's target: every error
 --                         lighttpd answers itself, header-stage ones too,
 --                         as PROTOCOL §2's {"error":"..."} with the
@@ -50,3 +53,13 @@ if path == "/chatapp/error.json" then
     return json_answer(status, '{"error":"' .. sentence .. '"}')
 end
 
+if path == "/chatapp/config.json" then
+    local method = r.req_attr["request.method"]
+    if method ~= "GET" and method ~= "HEAD" then
+        r.resp_header["Allow"] = "GET, HEAD"
+        return json_answer(405, '{"error":"' .. SENTENCES[405] .. '"}')
+    end
+    -- conf/runtime.sh let through no character that JSON would escape.
+    local url = os.getenv("CHAT_WEBSOCKET_URL") or ""
+    return json_answer(200, '{"websocket":"' .. url .. '"}')
+end

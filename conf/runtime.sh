@@ -45,6 +45,22 @@ case $workers in
     ;;
 esac
 [ "$workers" -gt 1 ] && echo "server.max-worker = $workers"
+# The page's WebSocket URL (own_answers.lua serves it in config.json): empty
+# for the same-origin path, else ws://, wss:// or scheme-relative //, a host
+# (or {host}, which the page replaces with its own) and a path. A bad value
+# stops lighttpd here.
+ws_url=${CHAT_WEBSOCKET_URL:-}
+ws_url_ok() {
+    case $1 in
+    *"
+"*) return 1 ;; # grep -x would judge each line alone
+    esac
+    printf '%s\n' "$1" | grep -Eqx '(wss?:)?//[][A-Za-z0-9.:{}_~%-]+(/[A-Za-z0-9._~%/-]*)?'
+}
+if [ -n "$ws_url" ] && ! ws_url_ok "$ws_url"; then
+    echo "CHAT_WEBSOCKET_URL must be empty or ws://HOST[:PORT]/PATH, wss://... or //HOST[:PORT]/PATH ({host}: the page's own host), not '$ws_url'" >&2
+    exit 1
+fi
 # Read by per_address.lua on every request; a bad value stops lighttpd here.
 case ${CHAT_HTTP_CONNS_PER_ADDR:-1000} in
 '' | *[!0-9]*)
