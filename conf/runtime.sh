@@ -61,6 +61,33 @@ if [ -n "$ws_url" ] && ! ws_url_ok "$ws_url"; then
     echo "CHAT_WEBSOCKET_URL must be empty or ws://HOST[:PORT]/PATH, wss://... or //HOST[:PORT]/PATH ({host}: the page's own host), not '$ws_url'" >&2
     exit 1
 fi
+
+# The page may connect to its own origin and to that URL; a URL for any
+# host ({host}) can only be written as any host on that port.
+ws_sources() {
+    case $1 in
+    '') return 0 ;;
+    //*) schemes="ws wss" rest=${1#//} ;;
+    *) schemes=${1%%://*} rest=${1#*://} ;;
+    esac
+    hostport=${rest%%/*}
+    case $hostport in
+    *'{host}'*)
+        case $hostport in
+        *:[0-9]*) hostport="*:${hostport##*:}" ;;
+        *) hostport='*' ;;
+        esac
+        ;;
+    esac
+    for scheme in $schemes; do
+        printf ' %s://%s' "$scheme" "$hostport"
+    done
+}
+csp="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'"
+csp="$csp; connect-src 'self'$(ws_sources "$ws_url"); form-action 'self'"
+csp="$csp; base-uri 'none'; frame-ancestors 'none'"
+echo "setenv.set-response-header += ( \"Content-Security-Policy\" => \"$csp\" )"
+
 # Read by per_address.lua on every request; a bad value stops lighttpd here.
 case ${CHAT_HTTP_CONNS_PER_ADDR:-1000} in
 '' | *[!0-9]*)
