@@ -1,5 +1,5 @@
--- What the front end answers itself (mod_magnet, run for every request
--- at magnet.attract-raw-url-to; returns nothing for anything else):
+-- What the front end answers itself (mod_magnet, magnet.attract-raw-url-to
+-- for these two paths only; returns nothing for anything else):
 --
 --   /chatapp/config.json  the page's config: {"websocket":"<URL>"} from
 --                         CHAT_WEBSOCKET_URL, empty for the same-origin
