@@ -1,8 +1,11 @@
 #!/bin/sh
 # Print the part of lighttpd's config that env.NAME cannot express: the
 # send handler and gateway lists named in CHAT_SEND_BACKENDS and
-# CHAT_GATEWAY_BACKENDS ("host:port,unix:/path,..."), and fd limits that fit the
-# hard limit this process got. lighttpd runs it once at start through
+# CHAT_GATEWAY_BACKENDS ("host:port,unix:/path,..."), fd limits that fit the
+# hard limit this process got, and the Content-Security-Policy, which names
+# CHAT_WEBSOCKET_URL's origin. It also checks the variables the Lua scripts
+# read (CHAT_WEBSOCKET_URL, CHAT_HTTP_CONNS_PER_ADDR): a bad value stops
+# lighttpd with a message naming it. lighttpd runs it once at start through
 # include_shell.
 set -eu
 
@@ -45,6 +48,15 @@ case $workers in
     ;;
 esac
 [ "$workers" -gt 1 ] && echo "server.max-worker = $workers"
+# Read by per_address.lua on every request; a bad value stops lighttpd here.
+case ${CHAT_HTTP_CONNS_PER_ADDR:-1000} in
+'' | *[!0-9]*)
+    echo "CHAT_HTTP_CONNS_PER_ADDR must be a number (0: no limit)" >&2
+    exit 1
+    ;;
+esac
+echo "server.max-connections = $((fds / 2 - 16))"
+
 # The page's WebSocket URL (own_answers.lua serves it in config.json): empty
 # for the same-origin path, else ws://, wss:// or scheme-relative //, a host
 # (or {host}, which the page replaces with its own) and a path. A bad value
@@ -87,15 +99,6 @@ csp="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'"
 csp="$csp; connect-src 'self'$(ws_sources "$ws_url"); form-action 'self'"
 csp="$csp; base-uri 'none'; frame-ancestors 'none'"
 echo "setenv.set-response-header += ( \"Content-Security-Policy\" => \"$csp\" )"
-
-# Read by per_address.lua on every request; a bad value stops lighttpd here.
-case ${CHAT_HTTP_CONNS_PER_ADDR:-1000} in
-'' | *[!0-9]*)
-    echo "CHAT_HTTP_CONNS_PER_ADDR must be a number (0: no limit)" >&2
-    exit 1
-    ;;
-esac
-echo "server.max-connections = $((fds / 2 - 16))"
 
 # round-robin: the default "fair" sends every sequential request to the
 # first backend. A dead backend is skipped and retried later by lighttpd.
