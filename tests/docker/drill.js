@@ -234,7 +234,7 @@ class Client {
     constructor(i) {
         this.i = i;
         /* Most follow config.json past lighttpd; some keep the fallback. */
-        this.tunnel = i % Math.round(1 / TUNNEL) === 0;
+        this.tunnel = TUNNEL > 0 && i % Math.round(1 / TUNNEL) === 0;
         this.url = this.tunnel ? `ws://127.0.0.1:${PORT}/chatapp/websocket` : DIRECT_URL;
         this.seen = new Map(); /* id -> message */
         this.maxSeen = 0;
