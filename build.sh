@@ -6,7 +6,7 @@ ROOT=$PWD
 
 BUILD_PKGS=(build-essential pkg-config libfcgi-dev libhiredis-dev
     libwebsockets-dev libjansson-dev)
-RUN_PKGS=(lighttpd redis-server redis-tools curl)
+RUN_PKGS=(lighttpd lighttpd-modules-lua redis-server redis-tools curl)
 TEST_PKGS=(chromium fonts-dejavu-core clang libclang-rt-14-dev yamllint
     shellcheck clang-format valgrind wrk jq docker.io mmdebstrap iproute2
     procps psmisc)

@@ -5,13 +5,14 @@
 ARG BASE=chat-base:bookworm
 FROM ${BASE}
 # lighttpd's include_shell runs conf/runtime.sh with /bin/sh (dash, part of
-# the base). The Debian package's own /etc/lighttpd config is not used.
+# the base); lighttpd-modules-lua brings mod_magnet for conf/*.lua. The
+# Debian package's own /etc/lighttpd config is not used.
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      lighttpd >/dev/null \
+      lighttpd lighttpd-modules-lua >/dev/null \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* \
  && groupadd -g 10001 chat && useradd -u 10001 -g chat -M -d /nonexistent -s /usr/sbin/nologin chat
-COPY conf/lighttpd.conf conf/runtime.sh /etc/chat/
+COPY conf/lighttpd.conf conf/runtime.sh conf/*.lua /etc/chat/
 COPY htdocs /srv/chat/htdocs
 # Probe targets: lighttpd answering is what "alive" and "ready" mean for
 # the frontend; backends have their own probes, and a frontend that went

@@ -6,16 +6,23 @@
  *   DRILL_DOCKER   docker CLI and socket, space separated
  *   DRILL_RUN      label value marking every object this run creates
  *   DRILL_PORT     host port the frontend is published on
+ *   DRILL_GW_PORT  host port the gateway Service is published on (the
+ *                  page's direct WebSocket, as node port 30226 is)
+ *   DRILL_TUNNEL   share of the clients on the same-origin path through
+ *                  lighttpd, the page's fallback (0.25); the rest follow
+ *                  /chatapp/config.json straight to the gateways
  *   DRILL_TAG      image tag (0.1.0)
  *   DRILL_CLIENTS  WebSocket clients (300)
  *
  * Topology (all on one user-defined bridge network, "pods"):
  *   chat-redis      the Redis stand-in, data on a named volume
  *   chat-send       kube-proxy stand-in (socat) for the send handlers
- *   chat-gateway    kube-proxy stand-in (socat) for the gateways
- *   chat-frontend   lighttpd, CHAT_SEND_BACKENDS=chat-send:9000 and
- *                   CHAT_GATEWAY_BACKENDS=chat-gateway:7681, as in the
- *                   manifest; published on DRILL_PORT
+ *   chat-gateway    kube-proxy stand-in (socat) for the gateways;
+ *                   published on DRILL_GW_PORT for the page's direct path
+ *   chat-frontend   lighttpd, CHAT_SEND_BACKENDS=chat-send:9000,
+ *                   CHAT_GATEWAY_BACKENDS=chat-gateway:7681 and
+ *                   CHAT_WEBSOCKET_URL=//{host}:DRILL_GW_PORT/..., as in
+ *                   the manifest; published on DRILL_PORT
  *   chat-send-N, chat-gateway-N   the "pods"
  * lighttpd resolves a backend name once, at start. Like a ClusterIP, the
  * chat-send/chat-gateway containers are one stable address; they resolve
@@ -36,10 +43,13 @@ const os = require('os');
 const http = require('http');
 const path = require('path');
 const WebSocket = require(path.join(__dirname, '..', 'node_modules', 'ws'));
+const { pageSocket } = require(path.join(__dirname, '..', 'lib', 'page_config'));
 
 const DOCKER = (process.env.DRILL_DOCKER || '/usr/bin/docker -H unix:///run/docker-chat.sock').split(' ');
 const RUN = process.env.DRILL_RUN || `drill-${process.pid}`;
 const PORT = Number(process.env.DRILL_PORT || 30222);
+const GW_PORT = Number(process.env.DRILL_GW_PORT || 30226);
+const TUNNEL = Number(process.env.DRILL_TUNNEL || 0.25);
 const TAG = process.env.DRILL_TAG || '0.1.0';
 const CLIENTS = Number(process.env.DRILL_CLIENTS || 300);
 const NET = `chat-pods-${RUN}`;
@@ -51,6 +61,9 @@ const GRACE_S = 15; /* like terminationGracePeriodSeconds (30 in the manifest) *
 const PRESTOP_MS = 1500;
 const EPDIR = path.join(os.tmpdir(), `chat-endpoints-${RUN}`);
 const BASE = `http://127.0.0.1:${PORT}`;
+/* Where the page would open its socket (from config.json), and how. */
+let DIRECT_URL = null;
+const ORIGIN = BASE;
 /* Development only (never set by run.sh): no send handler pods; messages
  * go straight into Redis through fcgi/publish.lua. */
 const FAKE_SEND = process.env.DRILL_FAKE_SEND === '1';
@@ -139,7 +152,7 @@ async function scaleUp(kind) {
     const name = `chat-${kind}-${n}`;
     const env = kind === 'send'
         ? ['-e', 'REDIS_HOST=chat-redis', '-e', 'SEND_THREADS=2']
-        : ['-e', 'REDIS_HOST=chat-redis', '-e', `GW_ID=${name}`];
+        : ['-e', 'REDIS_HOST=chat-redis', '-e', `GW_ID=${name}`, '-e', `GW_ALLOWED_ORIGINS=${ORIGIN}`];
     const started = now();
     await docker('run', '-d', '--name', name, ...COMMON, ...env, `chat-${kind}:${TAG}`);
     const ip = await ipOf(name);
@@ -180,17 +193,36 @@ async function startTopology() {
     fs.mkdirSync(EPDIR, { recursive: true, mode: 0o755 });
     writeTerminating();
     for (const [svc, port] of [['send', 9000], ['gateway', 7681]]) {
-        await docker('run', '-d', '--name', `chat-${svc}`, ...COMMON, '-v', `${EPDIR}:/endpoints:ro`,
+        const publish = svc === 'gateway' ? ['-p', `127.0.0.1:${GW_PORT}:${port}`] : [];
+        await docker('run', '-d', '--name', `chat-${svc}`, ...COMMON, ...publish, '-v', `${EPDIR}:/endpoints:ro`,
             `chat-svcproxy:${TAG}`, String(port), `chat-${svc}-ready`);
         await docker('network', 'connect', EPNET, `chat-${svc}`);
     }
     if (!FAKE_SEND) await scaleUp('send');
     await scaleUp('gateway');
     await docker('run', '-d', '--name', 'chat-frontend', ...COMMON, '--tmpfs', '/var/tmp',
+        '-e', `CHAT_WEBSOCKET_URL=//{host}:${GW_PORT}/chatapp/websocket`,
         '-p', `127.0.0.1:${PORT}:8080`, `chat-frontend:${TAG}`);
     await until(async () => (await httpGet(`${BASE}/readyz`)).status === 200, 20000, 'frontend /readyz');
     const page = await httpGet(`${BASE}/`);
     assert(page.status === 200 && /<html/i.test(page.body), 'frontend container serves the page on the published port');
+    const cfg = await pageSocket(BASE);
+    DIRECT_URL = cfg.url;
+    assert(DIRECT_URL === `ws://127.0.0.1:${GW_PORT}/chatapp/websocket`,
+        `the frontend's config.json sends the page straight to the gateway Service (${cfg.text})`);
+    const refused = await handshake(DIRECT_URL, 'http://evil.example');
+    assert(refused === 403, `the gateways refuse a page of another origin (${refused})`);
+    assert(await handshake(DIRECT_URL, ORIGIN) === 101, 'and admit the page\'s own');
+}
+
+/* The status of a WebSocket handshake: 101, or the refusal's status. */
+function handshake(url, origin) {
+    return new Promise((resolve) => {
+        const ws = new WebSocket(url, { origin });
+        ws.on('open', () => { ws.close(); resolve(101); });
+        ws.on('unexpected-response', (_req, res) => { res.resume(); resolve(res.statusCode); });
+        ws.on('error', () => resolve(0));
+    });
 }
 
 /* ---------------------------------------------------------------- clients */
@@ -201,6 +233,9 @@ let stopping = false;
 class Client {
     constructor(i) {
         this.i = i;
+        /* Most follow config.json past lighttpd; some keep the fallback. */
+        this.tunnel = TUNNEL > 0 && i % Math.round(1 / TUNNEL) === 0;
+        this.url = this.tunnel ? `ws://127.0.0.1:${PORT}/chatapp/websocket` : DIRECT_URL;
         this.seen = new Map(); /* id -> message */
         this.maxSeen = 0;
         this.conns = [];
@@ -209,7 +244,7 @@ class Client {
 
     connect() {
         const conn = { open: null, close: null, code: null, afterId: this.maxSeen, ids: [], failed: 0 };
-        const ws = new WebSocket(`ws://127.0.0.1:${PORT}/chatapp/websocket`);
+        const ws = new WebSocket(this.url, { origin: ORIGIN });
         this.ws = ws;
         ws.on('open', () => {
             conn.open = now();
@@ -361,7 +396,8 @@ async function drill() {
     const statusCounts = {};
     for (const p of posts) statusCounts[p.status] = (statusCounts[p.status] || 0) + 1;
     console.log(`figures: posts=${posts.length} status=${JSON.stringify(statusCounts)} stored=${history.length} ` +
-        `clients=${clients.length} gateway-stop reconnects=${reconnects} ` +
+        `clients=${clients.length} (${clients.filter((c) => c.tunnel).length} through lighttpd, the rest direct) ` +
+        `gateway-stop reconnects=${reconnects} ` +
         `connections=${clients.reduce((a, c) => a + c.conns.length, 0)}`);
     for (const s of stops) console.log(`figures: docker stop ${s.name}: ${s.ms} ms, exit ${s.code}`);
     const bad = posts.filter((p) => p.status !== 200);
@@ -486,7 +522,7 @@ async function redisRestart(history) {
     const id = res.id;
     assert(id === Number(counter) + 1, `after the restart a message gets the next id (${id})`,
         `${res.status} ${String(res.body).slice(0, 200)}`);
-    const ws = new WebSocket(`ws://127.0.0.1:${PORT}/chatapp/websocket`);
+    const ws = new WebSocket(DIRECT_URL, { origin: ORIGIN });
     const ids = new Set();
     await new Promise((resolve) => {
         const timer = setTimeout(resolve, 10000);

@@ -2,7 +2,9 @@
 # The real images, built and run: starts Debian's dockerd on its own socket,
 # builds the images from this checkout (docker/images.sh), checks them
 # (non-root, no compilers, libraries resolve) and runs the scaling drill
-# (tests/docker/drill.js) on a user-defined bridge network.
+# (tests/docker/drill.js) on a user-defined bridge network, with the
+# page's WebSocket straight to the published gateway Service and some
+# clients on the fallback through lighttpd.
 # Usage: tests/docker/run.sh [BUILD_DIR]   (BUILD_DIR unused: the images
 # build from source). Ends with "N passed, N failed"; non-zero on failure.
 # When the engine cannot run here the suite says SKIPPED and counts nothing
@@ -140,15 +142,22 @@ done
 free_port() {
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close();});'
 }
-port=30222
-if (exec 3<>/dev/tcp/127.0.0.1/30222) 2>/dev/null; then
-    port=$(free_port)
-    echo "port 30222 is busy here; the frontend is published on $port"
-fi
+# The manifest's node ports where free: the page on 30222, the gateway
+# Service (the page's direct WebSocket) on 30226.
+publish_port() {
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+        free_port
+    else
+        echo "$1"
+    fi
+}
+port=$(publish_port 30222)
+gw_port=$(publish_port 30226)
+echo "the frontend is published on $port, the gateway Service on $gw_port"
 
 T=$(date +%s)
 out=$(DRILL_DOCKER="${DOCKER[*]}" DRILL_RUN="$RUN_ID" DRILL_PORT="$port" \
-    DRILL_TAG="$TAG" timeout 300 node tests/docker/drill.js 2>&1)
+    DRILL_GW_PORT="$gw_port" DRILL_TAG="$TAG" timeout 300 node tests/docker/drill.js 2>&1)
 rc=$?
 printf '%s\n' "$out"
 line=$(tail -n 1 <<<"$out")

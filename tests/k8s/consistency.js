@@ -35,7 +35,9 @@ const PARTS = {
     },
     'chat-frontend': {
         dockerfile: 'docker/frontend.Dockerfile',
-        code: () => read('conf/lighttpd.conf') + '\n' + read('conf/runtime.sh'),
+        code: () => ['conf/lighttpd.conf', 'conf/runtime.sh',
+            ...fs.readdirSync(path.join(REPO, 'conf')).filter((f) => f.endsWith('.lua')).map((f) => `conf/${f}`)]
+            .map(read).join('\n'),
         bindVar: 'CHAT_HTTP_BIND',
     },
 };
@@ -354,12 +356,45 @@ check('each Deployment scales alone: labels, probes, limits, security, no pod st
             const svc = find('Service', n);
             ok(svc, `${n}: no Service`);
             if (svc) {
-                ok(svc.spec.type === (n === 'chat-frontend' ? 'NodePort' : 'ClusterIP'), `${n}: Service type ${svc.spec.type}`);
+                const exposed = ['chat-frontend', 'chat-gateway'].includes(n);
+                ok(svc.spec.type === (exposed ? 'NodePort' : 'ClusterIP'), `${n}: Service type ${svc.spec.type}`);
             }
         }
     }
     const fe = find('Service', 'chat-frontend');
     ok(fe && fe.spec.ports.some((p) => p.nodePort === 30222), 'frontend is not on node port 30222');
+});
+
+check('the page reaches the gateways directly, from its own origin, with client addresses kept', (ok) => {
+    const fe = find('Service', 'chat-frontend');
+    const gwSvc = find('Service', 'chat-gateway');
+    const cm = find('ConfigMap', 'chat-frontend').data;
+    const pagePort = fe && (fe.spec.ports.find((p) => p.nodePort) || {}).nodePort;
+    const gwPort = gwSvc && (gwSvc.spec.ports.find((p) => p.nodePort) || {}).nodePort;
+    ok(gwPort, 'the gateway Service has no node port');
+    const m = /^\/\/\{host\}:(\d+)(\/.*)$/.exec(cm.CHAT_WEBSOCKET_URL || '');
+    ok(m, `CHAT_WEBSOCKET_URL is not //{host}:PORT/PATH: ${cm.CHAT_WEBSOCKET_URL}`);
+    if (m) {
+        ok(Number(m[1]) === gwPort, `CHAT_WEBSOCKET_URL names port ${m[1]}, the gateway's node port is ${gwPort}`);
+        ok(m[2] === '/chatapp/websocket', `CHAT_WEBSOCKET_URL path ${m[2]} is not /chatapp/websocket`);
+    }
+    const gw = find('Deployment', 'chat-gateway');
+    const env = manifestEnv(gw.spec.template.spec.containers[0]);
+    const origins = String(env.GW_ALLOWED_ORIGINS || '').split(',').map((o) => o.trim());
+    ok(origins.includes(`http://*:${pagePort}`),
+        `GW_ALLOWED_ORIGINS (${env.GW_ALLOWED_ORIGINS}) does not admit the page's origin http://*:${pagePort}`);
+    ok(!origins.includes('*'), 'GW_ALLOWED_ORIGINS admits every origin');
+    for (const svc of [fe, gwSvc]) {
+        ok(svc && svc.spec.externalTrafficPolicy === 'Local',
+            `Service ${svc && svc.metadata.name}: externalTrafficPolicy ${svc && svc.spec.externalTrafficPolicy} replaces client addresses`);
+    }
+    /* The gateway's NetworkPolicy must let browsers (no pod selector) in. */
+    const pol = find('NetworkPolicy', 'chat-gateway');
+    const c = gw.spec.template.spec.containers[0];
+    const target = portNumber(c, gwSvc.spec.ports[0].targetPort);
+    ok(!pol || (pol.spec.ingress || []).some((rule) => !rule.from &&
+        (!rule.ports || rule.ports.some((p) => portNumber(c, p.port) === target))),
+    'NetworkPolicy chat-gateway keeps browsers off the WebSocket port');
 });
 
 console.log(`${passed} passed, ${failed} failed`);

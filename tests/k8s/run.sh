@@ -149,6 +149,10 @@ mutant "probe path" '0,/path: \/readyz/s//path: \/ready/'
 mutant "env var name" 's/- name: GW_SHUTDOWN_GRACE_MS/- name: GW_SHUTDOWN_GRACE/'
 mutant "backend Service name" 's/CHAT_SEND_BACKENDS: "chat-send:9000"/CHAT_SEND_BACKENDS: "chat-sender:9000"/'
 mutant "network policy source" '/^kind: NetworkPolicy$/,$ s/name: chat-frontend$/name: chat-frontnd/'
+mutant "the page's WebSocket port" 's#//{host}:30226/#//{host}:30227/#'
+mutant "the gateway's origin allow-list" 's#value: "http://\*:30222"#value: "http://*:30223"#'
+mutant "client addresses" '0,/externalTrafficPolicy: Local/s//externalTrafficPolicy: Cluster/'
+mutant "browsers kept off the gateway" '/^kind: NetworkPolicy$/,$ {/^  name: chat-gateway$/,/^---$/ s/^    - ports:$/    - from: [{podSelector: {}}]\n      ports:/}'
 mutant "disruption budget" '/^kind: PodDisruptionBudget$/,/^---$/s/^  name: chat-gateway$/  name: chat-gateway-old/'
 
 echo "$PASS passed, $FAIL failed"

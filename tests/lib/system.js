@@ -312,6 +312,7 @@ class System {
             CHAT_HTTP_PORT: String(this.http.port),
             CHAT_SEND_BACKENDS: send,
             CHAT_GATEWAY_BACKENDS: gws,
+            ...this.opts.lighttpdEnv,
         });
         await waitFor('lighttpd', () => canConnect(this.http.port));
         this.httpUrl = `http://127.0.0.1:${this.http.port}`;
@@ -331,7 +332,8 @@ class System {
 
 /*
  * opts: gateways (default 1), sendHandlers (default 1), lighttpd (default
- * true), env (both servers), sendEnv, gatewayEnv, htdocs, redis (default
+ * true), env (both servers), sendEnv, gatewayEnv, lighttpdEnv (CHAT_* of
+ * conf/), htdocs, redis (default
  * true: false starts no Redis but still reserves its port), waitReady,
  * sendSocket (true: send handlers listen on Unix sockets, not TCP).
  */
