@@ -19,6 +19,13 @@ const { Verdict } = require('./report');
 const selftest = require('./selftest');
 
 const DRILLS = [
+    require('./drills/1-presence'),
+    require('./drills/2-gateway-redis-cut'),
+    require('./drills/3-send-redis-cut'),
+    require('./drills/4-resolver-hang'),
+    require('./drills/5-lossy-link'),
+    require('./drills/6-frontend-killed'),
+    require('./drills/7-gateway-isolated'),
 ];
 const DRILL_TIMEOUT_MS = 90000;
 
