@@ -30,10 +30,42 @@ function sleep(ms) {
 }
 
 /*
+ * This process's own stalls: a 5 ms timer that fires late means the
+ * agent (not the gateway) was not running, and every answer it waited
+ * for meanwhile looks that much slower. Kept as [start, ms] while any
+ * watcher measures heartbeats; stallsWithin() is what to subtract.
+ */
+const TICK_MS = 5;
+const stalls = [];
+let ticker = null;
+let lastTick = 0;
+
+function watchStalls() {
+    if (ticker) return;
+    lastTick = Date.now();
+    ticker = setInterval(() => {
+        const now = Date.now();
+        const late = now - lastTick - TICK_MS;
+        if (late > TICK_MS) stalls.push([lastTick + TICK_MS, late]);
+        if (stalls.length > 10000) stalls.shift();
+        lastTick = now;
+    }, TICK_MS);
+}
+
+/* Milliseconds of this process's stalls inside [from, to]. */
+function stallsWithin(from, to) {
+    let sum = 0;
+    for (const [at, ms] of stalls) sum += Math.max(0, Math.min(to, at + ms) - Math.max(from, at));
+    return sum;
+}
+
+/*
  * One user's view of the chat across reconnects. Per connection: when it
  * opened and closed, why, and whether new ids ever arrived out of order
  * once its first reply was in. Per message: the first time it arrived and
  * on which connection; copies of an id already seen count as repeats.
+ * With heartbeatMs, one heartbeat at a time: each answer's [sent, ms,
+ * ms less this process's own stalls meanwhile].
  */
 class Watcher {
     constructor(id, { urls, livenessMs = 0, heartbeatMs = 0, reconnect = true, handshakeMs = 2000 }) {
@@ -51,7 +83,7 @@ class Watcher {
         this.presence = [];
         this.statusErrors = [];
         this.failures = [];
-        this.hb = { sent: 0, answered: 0, maxMs: 0, over100: 0, at: 0 };
+        this.hb = { sent: 0, answered: 0, maxMs: 0, over100: 0, at: 0, samples: [] };
         this.stopped = false;
         this.maxSeen = 0;
     }
@@ -112,7 +144,10 @@ class Watcher {
         c.ws.on('ping', () => this.alive(conn, c));
         c.ws.on('close', (code) => this.onClose(conn, code));
         this.alive(conn, c);
-        if (this.heartbeatMs) conn.hbTimer = setInterval(() => this.beat(conn, c), this.heartbeatMs);
+        if (this.heartbeatMs) {
+            watchStalls();
+            conn.hbTimer = setInterval(() => this.beat(conn, c), this.heartbeatMs);
+        }
         conn.resumeOpen = true;
         c.send({ after_id: this.maxSeen });
         return conn;
@@ -128,6 +163,7 @@ class Watcher {
         if (msgs.length === 0 && this.hb.at) {
             const ms = now - this.hb.at;
             this.hb.answered++;
+            this.hb.samples.push([this.hb.at, ms, ms - stallsWithin(this.hb.at, now)]);
             this.hb.maxMs = Math.max(this.hb.maxMs, ms);
             if (ms > 100) this.hb.over100++;
             this.hb.at = 0;
@@ -202,7 +238,13 @@ class Watcher {
         for (const [id, [t, conn, content]] of this.msgs) {
             if (!tag || String(content).startsWith(tag)) msgs.push([id, t, conn, content]);
         }
-        const hb = { ...this.hb, pendingMs: this.hb.at ? Date.now() - this.hb.at : 0 };
+        const now = Date.now();
+        const hb = {
+            ...this.hb,
+            pendingMs: this.hb.at ? now - this.hb.at : 0,
+            pendingOwnMs: this.hb.at ? now - this.hb.at - stallsWithin(this.hb.at, now) : 0,
+            pendingSince: this.hb.at,
+        };
         delete hb.at;
         const conns = this.conns.map(({ synced, liveTimer, hbTimer, resumeOpen, ...rest }) => rest);
         return {
