@@ -18,9 +18,12 @@
  * and every exec keeps the pid, so the pid the bed holds is the server's
  * own: SIGKILL, SIGSTOP and SIGCONT reach it directly.
  *
- * Adding a part (issue 13: Redis replicas, Sentinels) means a node in
- * topology.js with a new role, a start function registered in STARTERS
- * (or a call to bed.startProcess), and its readiness check.
+ * Adding a part (issue 13: Redis replicas, Sentinels) means nodes in
+ * topology.js (or bed.addNode) with a new role, its start function given
+ * to bed.registerRole (built on bed.startProcess; startRedis takes extra
+ * arguments such as --replicaof), a readiness check in isReady, and, if
+ * the primary moves, bed.primary for the instruments and bed.dnsSet for
+ * the Service name.
  */
 const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
@@ -147,6 +150,16 @@ class Bed {
         this.dns = null;
         this.agents = new Map(); /* client node -> Channel */
         this.built = false;
+        this.primary = null;    /* the Redis node instruments read; null: the first */
+        this.starters = {
+            redis: (n) => this.startRedis(n),
+            send: (n) => this.startSend(n),
+            gateway: (n) => this.startGateway(n),
+            frontend: (n) => this.startFrontend(n),
+            client: (n) => this.startAgent(n),
+            sender: (n) => this.startAgent(n),
+        };
+        this.roleOrder = ['dns', 'redis', 'send', 'gateway', 'frontend', 'client', 'sender'];
     }
 
     node(name) {
@@ -186,6 +199,39 @@ class Bed {
         net.makeSwitch();
         for (const n of this.nodes.values()) net.makeNode(n);
         await this.startDns();
+    }
+
+    /*
+     * A node more, while the bed runs (a drill that needs a spare
+     * machine, a replica): built like the others, its names in the zone.
+     */
+    async addNode(spec) {
+        const n = { services: [], ...spec };
+        const problems = topo.validate([...this.nodes.values(), n]);
+        if (problems.length) throw new Error(`node ${n.name}: ${problems.join('; ')}`);
+        this.nodes.set(n.name, n);
+        net.makeNode(n);
+        await this.dns.call('zone', { names: topo.zone([...this.nodes.values()]) });
+        return n;
+    }
+
+    /* Stop whatever runs on node and remove it, its link and its names. */
+    async removeNode(name) {
+        for (const p of [...this.procs.values()].filter((x) => x.node === name)) {
+            await p.stop('SIGKILL', 1000);
+            this.procs.delete(p.name);
+        }
+        this.agents.delete(name);
+        const ip = this.ip(name);
+        this.rules = this.rules.filter((r) => {
+            if (r.node === name) return false; /* goes with its namespace */
+            if (r.spec[1] !== ip) return true;
+            net.delRule(r.node, r.chain, r.spec);
+            return false;
+        });
+        this.nodes.delete(name);
+        net.removeNode(name);
+        await this.dns.call('zone', { names: topo.zone([...this.nodes.values()]) });
     }
 
     /* ---------------------------------------------------------- processes */
@@ -243,13 +289,26 @@ class Bed {
         return parseMetrics(r.stdout);
     }
 
+    /*
+     * redis-cli against the Redis on node (synchronous, on that node's
+     * loopback, so no fault in the bed's network can cut it).
+     */
+    redisCliOn(node, ...args) {
+        return net.inNode(node, 'redis-cli', ['-h', '127.0.0.1', '-p', String(topo.PORTS.redis), ...args]);
+    }
+
+    /* The same against the primary (this.primary: the first Redis node unless a drill moved it). */
     redisCli(...args) {
-        return net.inNode(this.nodesWith('redis')[0], 'redis-cli', ['-h', '127.0.0.1', ...args]);
+        return this.redisCliOn(this.primaryNode(), ...args);
     }
 
     /* redis-cli -x: the last argument comes from input (too big for argv). */
     redisCliInput(input, ...args) {
-        return net.inNode(this.nodesWith('redis')[0], 'redis-cli', ['-h', '127.0.0.1', '-x', ...args], { input });
+        return net.inNode(this.primaryNode(), 'redis-cli', ['-h', '127.0.0.1', '-x', ...args], { input });
+    }
+
+    primaryNode() {
+        return this.primary || this.nodesWith('redis')[0];
     }
 
     /* Every stored message (tests/lib/drill.js reads the stream). */
@@ -273,13 +332,18 @@ class Bed {
         return p;
     }
 
-    async startRedis(node) {
+    /*
+     * redis-server on node with AOF in tests/out/netbed/NODE.redis-data;
+     * args go after the bed's own, e.g. ['--replicaof', topo.fqdn('redis'),
+     * '6379'] for a replica. A restart reuses the data and the args.
+     */
+    async startRedis(node, args = []) {
         const dir = path.join(this.logDir, `${node}.redis-data`);
         fs.mkdirSync(dir, { recursive: true });
         const p = this.startProcess(node, node, 'redis-server', [
             '--bind', '0.0.0.0', '--port', String(topo.PORTS.redis), '--protected-mode', 'no',
-            '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
-        { restart: () => this.startRedis(node) });
+            '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no', ...args],
+        { restart: () => this.startRedis(node, args) });
         await waitUntil(`redis on ${node}`, async () => {
             const r = await this.exec(node, 'redis-cli', ['-h', '127.0.0.1', 'PING'], 1000);
             return r.stdout.trim() === 'PONG';
@@ -359,22 +423,29 @@ class Bed {
         }, timeoutMs);
     }
 
-    async startRole(role) {
-        const starters = {
-            redis: (n) => this.startRedis(n),
-            send: (n) => this.startSend(n),
-            gateway: (n) => this.startGateway(n),
-            frontend: (n) => this.startFrontend(n),
-            client: (n) => this.startAgent(n),
-            sender: (n) => this.startAgent(n),
-        };
-        await Promise.all(this.nodesWith(role).map(starters[role]));
+    /*
+     * What starts on a node of each role, and the order roles start in
+     * (a later role may need an earlier one: gateways need Redis). A new
+     * part (a Redis replica, a Sentinel) registers its role here with
+     * bed.registerRole(role, start, { after }).
+     */
+    registerRole(role, start, { after = 'frontend' } = {}) {
+        this.starters[role] = start;
+        const i = this.roleOrder.indexOf(after);
+        this.roleOrder.splice(i < 0 ? this.roleOrder.length : i + 1, 0, role);
     }
 
-    /* Every part, in dependency order (parts of one role start together). */
+    async startRole(role) {
+        const start = this.starters[role];
+        if (!start) throw new Error(`no starter for role ${role}`);
+        await Promise.all(this.nodesWith(role).map((n) => start(n)));
+    }
+
+    /* Every part, role by role in roleOrder (the nodes of one role together). */
     async startSystem() {
-        for (const role of ['redis', 'send', 'gateway', 'frontend']) await this.startRole(role);
-        await Promise.all([this.startRole('client'), this.startRole('sender')]);
+        for (const role of this.roleOrder) {
+            if (role !== 'dns') await this.startRole(role);
+        }
     }
 
     /* Restart every gateway with these settings on top of the bed's. */
@@ -539,9 +610,8 @@ class Bed {
         for (const p of this.procs.values()) p.signal('SIGCONT');
         if (this.dns && this.procs.get('dns').alive()) await this.dnsAnswer();
         const dead = [...this.procs.values()].filter((p) => !p.alive() && p.restart);
-        const order = ['dns', 'redis', 'send', 'gateway', 'frontend', 'client', 'sender'];
         const roleOf = (p) => (p.name === 'dns' ? 'dns' : this.node(p.node).role);
-        for (const role of order) {
+        for (const role of this.roleOrder) {
             await Promise.all(dead.filter((p) => roleOf(p) === role).map((p) => p.restart()));
         }
         for (const n of this.nodes.keys()) await this.waitReady(n);

@@ -180,6 +180,18 @@ function makeNode(node) {
     });
 }
 
+/* Remove one node: its processes, namespace (and so its link) and resolver folder. */
+function removeNode(name) {
+    const ns = nsName(name);
+    for (const pid of pidsIn(ns)) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ }
+    }
+    const end = Date.now() + 3000;
+    while (pidsIn(ns).length && Date.now() < end) sh('sleep', ['0.05']);
+    sh('ip', ['netns', 'del', ns]);
+    fs.rmSync(path.join(NETNS_ETC, ns), { recursive: true, force: true });
+}
+
 /* ---- faults ---- */
 
 function addRule(node, chain, spec) {
@@ -226,6 +238,6 @@ function setLink(node, up) {
 
 module.exports = {
     FAULT_CHAIN, LOSS_CHAIN, NETNS_ETC, sh, nsName, inNode, leftovers, sweep, subnetClash,
-    makeSwitch, makeNode, overlaps, addRule, delRule, flushChain, chainCounters, setRate, clearRate,
+    makeSwitch, makeNode, removeNode, overlaps, addRule, delRule, flushChain, chainCounters, setRate, clearRate,
     qdiscStats, setLink, pidsIn,
 };

@@ -102,6 +102,18 @@ async function bandwidth(bed, v) {
         `a ${kbit} kbit/s cap slows 256 KiB from ${free} ms to ${capped} ms (${Math.round(expect)} ms at the cap)`);
 }
 
+/* The extension path: a node added while the bed runs is built, named and reachable, and goes again. */
+async function spareNode(bed, v) {
+    const n = await bed.addNode({ name: 'spare', host: 200, role: 'spare', services: ['chat-spare'], clockH: 47 });
+    const named = await resolve(bed, 'cl1', topo.fqdn('chat-spare'));
+    const reaches = await tcpOpens(bed, n.name, bed.ip('redis'), topo.PORTS.redis);
+    const up = await bed.uptimeOn(n.name);
+    await bed.removeNode(n.name);
+    const gone = await resolve(bed, 'cl1', topo.fqdn('chat-spare'));
+    v.check(named.addrs.join() === topo.address(200) && reaches && up > 47 * 3600 && gone.code !== 0,
+        `a node added at run time is named (${named.addrs}), reaches Redis, has its own clock, and is removed again`);
+}
+
 async function run(bed, v) {
     console.log('\n=== bed self-test');
     await clocks(bed, v);
@@ -110,6 +122,7 @@ async function run(bed, v) {
     await resolverHang(bed, v);
     await stopCont(bed, v);
     await bandwidth(bed, v);
+    await spareNode(bed, v);
 }
 
 module.exports = { run, tcpOpens, resolve };
