@@ -79,6 +79,17 @@ async function run(bed, v) {
     const lostReplies = tries.filter((t) => t.status === 503 && t.t1 - t.t0 >= REDIS_TIMEOUT_MS * 0.9 &&
         phaseOf(marks, t.t0).startsWith('B'));
     const unacked = sendF.messages.filter((m) => m.id === null);
+    /* HELPERS contract 4: idem:<key> holds the published message for 600 s. */
+    const keys = sendF.acked.map((m) => `idem:${m.idem}`);
+    const held = keys.length ? bed.redisCli('MGET', ...keys).split('\n').slice(0, keys.length) : [];
+    const keyWrong = sendF.acked.filter((m, i) => {
+        try {
+            return JSON.parse(held[i]).id !== m.id;
+        } catch {
+            return true;
+        }
+    });
+    const ttl = keys.length ? Number(bed.redisCli('TTL', keys[0]).trim()) : 0;
 
     d.printFigures(`${victim} cut off from Redis (A: both ways 5 s; B: replies lost 4 s); page-like senders at ${RATE} msg/s through both front ends`,
         sendF, storeF, clients);
@@ -109,6 +120,8 @@ async function run(bed, v) {
     v.check(noSentence.length === 0, `every error answer carries a sentence for the user (${noSentence.length} do not)`);
     v.check(unacked.length === 0, `resending with the same key got every message through (${unacked.length} gave up)`);
     v.check(storeF.storedNotAcked.length === 0, `nothing stored that its sender was never told about (${storeF.storedNotAcked.length})`);
+    v.check(keyWrong.length === 0 && ttl > 0 && ttl <= 600,
+        `every acknowledged message is held under idem:<key> with its id, for at most 600 s (${keyWrong.length} of ${keys.length} are not; TTL ${ttl})`);
     d.checkClients(clients, 'at the end');
 }
 
