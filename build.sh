@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential pkg-config libfcgi-dev libhiredis-dev
 RUN_PKGS=(lighttpd lighttpd-modules-lua redis-server redis-tools curl)
 TEST_PKGS=(chromium fonts-dejavu-core clang libclang-rt-14-dev yamllint
     shellcheck clang-format valgrind wrk jq docker.io mmdebstrap iproute2
-    procps psmisc)
+    procps psmisc iptables)
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -168,6 +168,9 @@ cmd_test() {
             run_suite "$s" "tests/$s/run.sh" "$ROOT/build/asan"
         fi
     done
+    # Every part on a node of its own (network and time namespaces, its
+    # own resolver) and the fault drills between them; needs root.
+    run_suite netbed tests/netbed/run.sh "$ROOT/build/asan"
     # The integration tests once more with both servers under memcheck
     # (./build.sh test-valgrind adds the browser tests).
     build debug

@@ -6,11 +6,14 @@
  */
 const WebSocket = require('ws');
 
-/* POST a message as multipart/form-data (what a browser FormData sends). */
-async function postForm(sendUrl, fields) {
+/*
+ * POST a message as multipart/form-data (what a browser FormData sends).
+ * init: more fetch options, e.g. { signal } to give up after a while.
+ */
+async function postForm(sendUrl, fields, init = {}) {
     const fd = new FormData();
     for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-    const r = await fetch(sendUrl, { method: 'POST', body: fd });
+    const r = await fetch(sendUrl, { ...init, method: 'POST', body: fd });
     return { status: r.status, headers: r.headers, body: await r.text() };
 }
 
