@@ -142,6 +142,30 @@ static bool fits(const struct origin *want, const struct origin *o)
             same_ci(want->host, want->host_len, o->host, o->host_len));
 }
 
+/* An IPv4 dotted quad, a bracketed IPv6 address or "localhost". */
+static bool host_is_literal(const struct origin *o)
+{
+    int dots = 0;
+
+    if (same_ci(o->host, o->host_len, "localhost", 9))
+        return true;
+    if (o->host_len >= 2 && o->host[0] == '[')
+        return true; /* parse_authority admitted only IPv6 characters */
+    for (size_t i = 0; i < o->host_len; i++) {
+        if (o->host[i] == '.')
+            dots++;
+        else if (!is_digit(o->host[i]))
+            return false;
+    }
+    return dots == 3;
+}
+
+/*
+ * The same-origin rule trusts the Host header only when it is an address
+ * or localhost: a name in it could be an attacker's, pointed at this
+ * server (DNS rebinding), with an Origin to match. A server reached by a
+ * name must list its origin.
+ */
 static bool same_origin(const struct origin *o, const char *scheme,
                         const char *host)
 {
@@ -151,7 +175,8 @@ static bool same_origin(const struct origin *o, const char *scheme,
         return false;
     self.scheme = scheme;
     self.scheme_len = strlen(scheme);
-    if (!parse_authority(host, host + strlen(host), false, &self))
+    if (!parse_authority(host, host + strlen(host), false, &self) ||
+        !host_is_literal(&self))
         return false;
     if (self.port == PORT_NONE)
         self.port = default_port(self.scheme, self.scheme_len);

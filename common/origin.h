@@ -10,7 +10,10 @@
  * host with that scheme and port, and an entry "*" alone allows every
  * origin.
  * The empty list means same origin: the Origin must be the request's own
- * scheme and Host header.
+ * scheme and Host header, and that Host must be an address or localhost
+ * (a name there could be an attacker's pointed at this server, with an
+ * Origin to match: DNS rebinding); a server reached by a name lists its
+ * origin.
  *
  * Origins compare as (scheme, host, port): scheme and host ignore case,
  * and a missing port is the scheme's default (80 for http and ws, 443

@@ -2,6 +2,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "origin.h"
 #include "session.h"
 
 #include <stddef.h>
@@ -68,6 +69,9 @@ static const struct conf_item items[] = {
 /* Cross-field rules and derived defaults. */
 static int finish(struct gw_config *cfg)
 {
+    const char *bad = NULL;
+    size_t bad_len = 0;
+
     if (conf_apply_log_level(cfg->log_level))
         return -1;
     if (cfg->ping_timeout_s <= cfg->ping_interval_s) {
@@ -79,6 +83,13 @@ static int finish(struct gw_config *cfg)
     if (conf_not_below(cfg->redis_backoff_max_ms, "GW_REDIS_BACKOFF_MAX_MS",
                        cfg->redis_backoff_min_ms, "GW_REDIS_BACKOFF_MIN_MS"))
         return -1;
+    if (origin_list_check(cfg->allowed_origins, &bad, &bad_len)) {
+        log_error("config",
+                  "var=GW_ALLOWED_ORIGINS error=\"not an origin: '%.*s' (use "
+                  "scheme://host[:port], a host of *, or * alone)\"",
+                  (int)bad_len, bad);
+        return -1;
+    }
     if (gw_trusted_parse(cfg->trusted_proxies, &cfg->trusted)) {
         log_error("config",
                   "var=GW_TRUSTED_PROXIES error=\"must be IPv4 addresses or "

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "log.h"
+#include "origin.h"
 #include "presence.h"
 
 #include <stdio.h>
@@ -468,28 +469,36 @@ void gw_server_stop(struct gw_server *srv)
 
 /* ---- admission ---- */
 
-/* Is origin ("scheme://host[:port]") allowed for this Host header? */
-static int origin_allowed(const struct gw_config *cfg, const char *origin,
-                          const char *host)
+/*
+ * The scheme the page was served with: plain http on the direct path (the
+ * gateway speaks no TLS); what a trusted proxy says in X-Forwarded-Proto
+ * on the path through the front end.
+ */
+static const char *page_scheme(struct gw_server *srv, struct lws *wsi)
 {
-    const char *list = cfg->allowed_origins;
-    const char *p = strstr(origin, "://");
-    size_t olen = strlen(origin);
+    static const char name[] = "x-forwarded-proto:";
+    char peer[GW_ADDR_MAX] = "", proto[8] = "";
 
-    if (!list[0])
-        return p && host[0] && strcasecmp(p + 3, host) == 0;
-    while (*list) {
-        size_t n = strcspn(list, ",");
+    lws_get_peer_simple(wsi, peer, sizeof(peer));
+    if (!gw_trusted_has(&srv->cfg->trusted, peer) ||
+        lws_hdr_custom_copy(wsi, proto, sizeof(proto), name,
+                            (int)sizeof(name) - 1) < 0)
+        return "http";
+    return strcasecmp(proto, "https") == 0 ? "https" : "http";
+}
 
-        while (n && list[n - 1] == ' ')
-            n--;
-        if ((n == 1 && list[0] == '*') ||
-            (n == olen && strncasecmp(list, origin, n) == 0))
-            return 1;
-        list += strcspn(list, ",");
-        list += strspn(list, ", ");
-    }
-    return 0;
+/* A browser's page must be one we serve (common/origin.h). */
+static int origin_ok(struct gw_server *srv, struct lws *wsi)
+{
+    char origin[256] = "", host[256] = "";
+
+    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+        return 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) > 0 &&
+        lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
+        return 0;
+    return origin_allowed(srv->cfg->allowed_origins, origin,
+                          page_scheme(srv, wsi), host[0] ? host : NULL);
 }
 
 static int refuse(struct lws *wsi, unsigned status, uint64_t *counter)
@@ -501,7 +510,7 @@ static int refuse(struct lws *wsi, unsigned status, uint64_t *counter)
 
 int gw_server_admit(struct gw_server *srv, struct lws *wsi)
 {
-    char origin[256] = "", host[256] = "", addr[GW_ADDR_MAX];
+    char addr[GW_ADDR_MAX];
 
     if (!srv || srv->stopping)
         return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
@@ -519,9 +528,7 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
     /* No Origin: not a browser, nothing to protect against. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 0;
-    if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0 ||
-        lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0 ||
-        !origin_allowed(srv->cfg, origin, host)) {
+    if (!origin_ok(srv, wsi)) {
         log_info("server", "event=refused reason=origin");
         return refuse(wsi, HTTP_STATUS_FORBIDDEN, &srv->m.refused_origin);
     }

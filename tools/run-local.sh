@@ -162,7 +162,8 @@ ready_redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping; }
 start_chat-send() {
     launch chat-send env REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
         SEND_BIND=127.0.0.1 SEND_PORT="$SEND_PORT" \
-        SEND_HEALTH_PORT="$SEND_HEALTH_PORT" "$BUILD_DIR/chat-send"
+        SEND_HEALTH_PORT="$SEND_HEALTH_PORT" SEND_ALLOWED_ORIGINS="$ORIGINS" \
+        "$BUILD_DIR/chat-send"
 }
 ready_chat-send() { ready_url "http://127.0.0.1:$SEND_HEALTH_PORT/readyz"; }
 

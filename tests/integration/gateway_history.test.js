@@ -234,6 +234,24 @@ test('a foreign Origin is refused at the handshake; same host and no Origin are 
     assert.ok(m['chat_gw_refused_total{reason="origin"}'] >= 1);
 });
 
+test('with no list, only the very same origin passes: scheme, host and port, and no DNS rebinding', async () => {
+    const g = sys.gateways[0];
+    const host = `127.0.0.1:${g.port}`;
+    const refusedWith = async (origin, headers = {}) => {
+        await assert.rejects(new ChatClient(g.url, { origin, headers }).opened, /403/, `${origin} refused`);
+    };
+    await refusedWith(`https://${host}`);
+    await refusedWith(`evil://${host}`);
+    await refusedWith(`http://127.0.0.1:${g.port + 1}`);
+    await refusedWith('null');
+    /* A name the attacker points at us: Host and Origin agree, both his. */
+    await refusedWith(`http://evil.example:${g.port}`, { Host: `evil.example:${g.port}` });
+    /* Behind a trusted proxy that says the page came over https. */
+    const tls = await connect(g.url, { origin: `https://${host}`, headers: { 'X-Forwarded-Proto': 'https' } });
+    tls.close();
+    (await connect(g.url, { origin: `http://localhost:${g.port}`, headers: { Host: `localhost:${g.port}` } })).close();
+});
+
 test('GW_ALLOWED_ORIGINS lists the origins allowed', async () => {
     const s2 = await startSystem({
         gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-origins',
@@ -245,6 +263,39 @@ test('GW_ALLOWED_ORIGINS lists the origins allowed', async () => {
         (await connect(url, { origin: 'https://other.example' })).close();
         await assert.rejects(new ChatClient(url, { origin: `http://127.0.0.1:${s2.gateways[0].port}` }).opened, /403/);
         await assert.rejects(new ChatClient(url, { origin: 'http://chat.example.evil' }).opened, /403/);
+        /* Whole origins: the scheme counts, the default port is implied. */
+        await assert.rejects(new ChatClient(url, { origin: 'https://chat.example' }).opened, /403/);
+        (await connect(url, { origin: 'http://chat.example:80' })).close();
+    } finally {
+        await s2.stop();
+    }
+});
+
+test('GW_ALLOWED_ORIGINS: a host of * matches any host on that scheme and port', async () => {
+    const s2 = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-origin-wild',
+        gatewayEnv: { GW_ALLOWED_ORIGINS: 'http://*:30222' },
+    });
+    try {
+        const url = s2.gateways[0].url;
+        (await connect(url, { origin: 'http://10.1.2.3:30222' })).close();
+        (await connect(url, { origin: 'http://chat.example:30222' })).close();
+        await assert.rejects(new ChatClient(url, { origin: 'http://chat.example:30223' }).opened, /403/);
+        await assert.rejects(new ChatClient(url, { origin: 'https://chat.example:30222' }).opened, /403/);
+    } finally {
+        await s2.stop();
+    }
+});
+
+test('a GW_ALLOWED_ORIGINS entry that is not an origin stops the gateway at start', async () => {
+    const s2 = await startSystem({
+        gateways: 0, sendHandlers: 0, lighttpd: false, tag: 'gw-origin-bad', waitReady: false,
+    });
+    try {
+        const g = s2.startGateway(0, { GW_ALLOWED_ORIGINS: 'http://chat.example/page' });
+        await assert.rejects(g, /gateway 0/);
+        const exit = await s2.gateways[0].proc.exited;
+        assert.strictEqual(exit.code, 2);
     } finally {
         await s2.stop();
     }

@@ -74,12 +74,13 @@ test('same origin by default: the page itself, curl and scripts send; another si
             host: `chat.example:${sys.http.port}`,
             headers: { Origin: `http://www.chat.example:${sys.http.port}`, 'Sec-Fetch-Site': 'same-site' },
         });
-        /* What same origin cannot tell: a rebound name is its own origin. */
-        await expectSent(sys, 'DNS-rebinding shape under same origin', {
+        /* A rebound name would be its own origin: same origin holds only
+         * for a Host that is an address or localhost. */
+        await expectRefused(sys, 'DNS-rebinding shape under same origin', {
             host: `evil.example:${sys.http.port}`, headers: { Origin: `http://evil.example:${sys.http.port}` },
         });
         const text = await (await fetch(`http://127.0.0.1:${sys.sendHandlers[0].healthPort}/metrics`)).text();
-        assert.match(text, /chat_send_requests_total\{status="403"\} 7\n/);
+        assert.match(text, /chat_send_requests_total\{status="403"\} 8\n/);
     } finally {
         await sys.stop();
     }

@@ -45,6 +45,10 @@ static const struct check_env_row rows[] = {
     {"GW_MAX_CONNECTIONS_PER_ADDRESS", "0", -1},
     {"GW_HISTORY_CACHE", "1", 0},
     {"GW_HISTORY_CACHE", "2", -1},
+    {"GW_ALLOWED_ORIGINS", "http://*:30222, https://chat.example", 0},
+    {"GW_ALLOWED_ORIGINS", "*", 0},
+    {"GW_ALLOWED_ORIGINS", "http://chat.example/page", -1},
+    {"GW_ALLOWED_ORIGINS", "chat.example", -1},
 };
 
 static void defaults(void)
@@ -79,7 +83,9 @@ static void string_caps(void)
     char big[GW_CONFIG_STR_MAX * 4 + 1];
     struct gw_config cfg;
 
+    /* A valid origin whose host fills the buffer. */
     memset(big, 'a', sizeof(big) - 1);
+    memcpy(big, "http://", 7);
     big[sizeof(big) - 1] = '\0';
     setenv("GW_ALLOWED_ORIGINS", big, 1);
     CHECK_INT(gw_config_load(&cfg), -1);

@@ -16,15 +16,20 @@ struct row {
 };
 
 static const struct row rows[] = {
-    /* Same origin (empty list): scheme and Host, whole. */
-    {"", "http://chat.example:30222", "http", "chat.example:30222", true},
-    {"", "http://chat.example", "http", "chat.example", true},
-    {"", "http://chat.example", "http", "chat.example:80", true},
-    {"", "http://chat.example:80", "http", "chat.example", true},
-    {"", "https://chat.example", "https", "chat.example:443", true},
-    {"", "HTTP://Chat.Example:30222", "http", "chat.EXAMPLE:30222", true},
+    /* Same origin (empty list): scheme and Host, whole; a Host that is an
+     * address or localhost, never a name (DNS rebinding). */
+    {"", "http://10.0.0.7:30222", "http", "10.0.0.7:30222", true},
+    {"", "http://10.0.0.7", "http", "10.0.0.7", true},
+    {"", "http://10.0.0.7", "http", "10.0.0.7:80", true},
+    {"", "http://10.0.0.7:80", "http", "10.0.0.7", true},
+    {"", "https://10.0.0.7", "https", "10.0.0.7:443", true},
+    {"", "HTTP://LocalHost:30222", "http", "localhost:30222", true},
     {"", "http://[::1]:8080", "http", "[::1]:8080", true},
     {"", "http://127.0.0.1:30222", "http", "127.0.0.1:30222", true},
+    {"", "http://chat.example:30222", "http", "chat.example:30222", false},
+    {"", "http://chat.example", "http", "chat.example", false},
+    {"", "http://10.0.0", "http", "10.0.0", false},
+    {"", "http://10.0.0.7.8", "http", "10.0.0.7.8", false},
     /* The scheme counts (row 7 of issue 15). */
     {"", "https://chat.example:30222", "http", "chat.example:30222", false},
     {"", "evil://chat.example:30222", "http", "chat.example:30222", false},
@@ -57,8 +62,8 @@ static const struct row rows[] = {
     {"", "http://chat.example", "http", NULL, false},
     {"", "http://chat.example", "http", "chat.example:99999", false},
     {"", "http://chat.example", "http", "chat.example/x", false},
-    /* The DNS-rebinding shape passes same origin: a list stops it. */
-    {"", "http://evil.example:30222", "http", "evil.example:30222", true},
+    /* The DNS-rebinding shape: Host and Origin both the attacker's name. */
+    {"", "http://evil.example:30222", "http", "evil.example:30222", false},
     {"http://chat.example:30222", "http://evil.example:30222", "http",
      "evil.example:30222", false},
     /* Lists. */
@@ -96,7 +101,7 @@ static const struct row rows[] = {
     {"http://a.example/, http://b.example", "http://b.example", NULL, NULL,
      true},
     {"http://a.example/", "http://a.example", NULL, NULL, false},
-    {NULL, "http://chat.example", "http", "chat.example", true},
+    {NULL, "http://10.0.0.7", "http", "10.0.0.7", true},
 };
 
 static void allowed_rows(void)
@@ -161,11 +166,13 @@ static void list_rows(void)
 /* A port of five digits is the most; six never reaches a number. */
 static void port_limits(void)
 {
-    CHECK(origin_allowed("", "http://h:65535", "http", "h:65535"));
-    CHECK(!origin_allowed("", "http://h:65536", "http", "h:65536"));
-    CHECK(origin_allowed("", "http://h:1", "http", "h:1"));
-    CHECK(origin_allowed("", "http://h:00080", "http", "h"));
-    CHECK(!origin_allowed("", "http://h:000080", "http", "h"));
+    CHECK(
+        origin_allowed("", "http://10.0.0.7:65535", "http", "10.0.0.7:65535"));
+    CHECK(
+        !origin_allowed("", "http://10.0.0.7:65536", "http", "10.0.0.7:65536"));
+    CHECK(origin_allowed("", "http://10.0.0.7:1", "http", "10.0.0.7:1"));
+    CHECK(origin_allowed("", "http://10.0.0.7:00080", "http", "10.0.0.7"));
+    CHECK(!origin_allowed("", "http://10.0.0.7:000080", "http", "10.0.0.7"));
 }
 
 int main(void)
