@@ -64,6 +64,9 @@ static const struct conf_item items[] = {
     INT_ITEM("GW_HISTORY_QUEUED_MAX_BYTES", history_queued_max_bytes,
              "67108864", 1 * MIB, 64 * 1024 * MIB),
     INT_ITEM("GW_HISTORY_CACHE", history_cache, "1", 0, 1),
+    INT_ITEM("LOG_REPEAT_BURST", log_repeat_burst, "10", 0, 1000000),
+    INT_ITEM("LOG_REPEAT_INTERVAL_MS", log_repeat_interval_ms, "10000", 100,
+             3600000),
 };
 
 /* Cross-field rules and derived defaults. */

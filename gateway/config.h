@@ -48,7 +48,9 @@ struct gw_config {
     long long history_bytes_burst;
     /* Process-wide: reply bytes waiting for slow readers. */
     long long history_queued_max_bytes;
-    long long history_cache; /* 1: serve the newest page from memory */
+    long long history_cache;    /* 1: serve the newest page from memory */
+    long long log_repeat_burst; /* lines of one kind per interval */
+    long long log_repeat_interval_ms;
 };
 
 /*

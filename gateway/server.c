@@ -22,6 +22,32 @@ static long long now_ms(void)
     return (long long)(lws_now_usecs() / LWS_US_PER_MS);
 }
 
+static void log_summary(void *ctx, const struct log_limit_summary *sum)
+{
+    (void)ctx;
+    log_info("server", "event=suppressed kind=%s%.*s lines=%llu window_ms=%lld",
+             sum->other ? "other" : "", (int)sum->key_len, sum->key,
+             sum->suppressed, sum->window_ms);
+}
+
+/*
+ * A line a client's doing causes (a refusal, a slow close): at most
+ * LOG_REPEAT_BURST of one kind per interval, the rest counted in one
+ * summary line, so that a flood of refusals does not flood the log.
+ * kind is a static word naming the line.
+ */
+#define log_client_event(srv, kind, ...)                                       \
+    do {                                                                       \
+        struct log_limit_summary due_;                                         \
+        int ok_ = log_limit_take(&(srv)->loglim, kind, strlen(kind), now_ms(), \
+                                 &due_);                                       \
+                                                                               \
+        if (due_.suppressed)                                                   \
+            log_summary(NULL, &due_);                                          \
+        if (ok_)                                                               \
+            log_info("server", __VA_ARGS__);                                   \
+    } while (0)
+
 struct gw_server *gw_server_of(struct lws *wsi)
 {
     return lws_protocol_vh_priv_get(lws_get_vhost(wsi), lws_get_protocol(wsi));
@@ -111,7 +137,8 @@ static void on_fanout_overrun(void *user, struct gw_fanout_reader *r)
     struct gw_session *s = lws_container_of(r, struct gw_session, reader);
 
     srv->m.slow_closes++;
-    log_info("session", "event=slow_close id=%llu", (unsigned long long)s->id);
+    log_client_event(srv, "slow_close", "event=slow_close id=%llu",
+                     (unsigned long long)s->id);
     gw_session_close_later(s, 1008, "client too slow: queue limit exceeded",
                            srv->cfg->slow_close_grace_ms);
 }
@@ -327,6 +354,7 @@ static void peers_cb(lws_sorted_usec_list_t *sul)
     struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_peers);
 
     gw_peers_sweep(srv->peers, now_ms());
+    (void)log_limit_sweep(&srv->loglim, now_ms(), false, log_summary, NULL);
     lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
                      PEERS_SWEEP_MS * LWS_US_PER_MS);
 }
@@ -345,6 +373,9 @@ static int start_peers(struct gw_server *srv)
     srv->peers = gw_peers_new(&lim);
     if (!srv->peers)
         return -1;
+    log_limit_init(&srv->loglim, srv->loglim_slots, GW_LOG_SLOTS,
+                   (unsigned long long)cfg->log_repeat_burst,
+                   cfg->log_repeat_interval_ms);
     lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
                      PEERS_SWEEP_MS * LWS_US_PER_MS);
     return 0;
@@ -425,6 +456,7 @@ void gw_server_destroy(struct gw_server *srv)
     lws_sul_cancel(&srv->sul_presence);
     lws_sul_cancel(&srv->sul_stop);
     lws_sul_cancel(&srv->sul_peers);
+    (void)log_limit_sweep(&srv->loglim, now_ms(), true, log_summary, NULL);
     gw_redis_free(srv->redis);
     srv->redis = NULL;
     gw_fanout_free(srv->fanout);
@@ -521,7 +553,8 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
     client_addr(srv, wsi, addr);
     if (gw_peers_conns(srv->peers, addr) >=
         (unsigned)srv->cfg->max_conns_per_addr) {
-        log_debug("server", "event=refused reason=address addr=%s", addr);
+        log_client_event(srv, "refused_address",
+                         "event=refused reason=address addr=%s", addr);
         return refuse(wsi, HTTP_STATUS_TOO_MANY_REQUESTS,
                       &srv->m.refused_address);
     }
@@ -529,7 +562,7 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0)
         return 0;
     if (!origin_ok(srv, wsi)) {
-        log_info("server", "event=refused reason=origin");
+        log_client_event(srv, "refused_origin", "event=refused reason=origin");
         return refuse(wsi, HTTP_STATUS_FORBIDDEN, &srv->m.refused_origin);
     }
     return 0;

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fanout.h"
+#include "log_limit.h"
 #include "peers.h"
 #include "redis.h"
 #include "session.h"
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #define GW_SESSION_BUCKETS 4096
+#define GW_LOG_SLOTS       8
 
 /* Owned by main; the lws context's user pointer. */
 struct gw_app {
@@ -45,6 +47,8 @@ struct gw_server {
     struct gw_fanout *fanout;
     struct gw_redis *redis;
     struct gw_peers *peers;
+    struct log_limit loglim; /* what clients can make us log, bounded */
+    struct log_limit_slot loglim_slots[GW_LOG_SLOTS];
     struct gw_redis_events events;
     struct gw_session_env env; /* what every session is given */
     struct gw_session *buckets[GW_SESSION_BUCKETS];

@@ -169,3 +169,31 @@ test('GW_HISTORY_QUEUED_MAX_BYTES: replies nobody reads stop new requests, for e
         await sys.stop();
     }
 });
+
+test('refusals are logged a few at a time with the rest counted, not one line each', { timeout: 60000 * SLOW }, async () => {
+    const fs = require('node:fs');
+    const sys = await startSystem({
+        gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-loglimit',
+        gatewayEnv: { LOG_REPEAT_BURST: '5', LOG_REPEAT_INTERVAL_MS: '1000' },
+    });
+    try {
+        const g = sys.gateways[0];
+        const N = 300;
+        for (let i = 0; i < N; i++) {
+            await assert.rejects(new ChatClient(g.url, { origin: 'http://evil.example' }).opened, /403/);
+        }
+        /* The window closes within a second; the sweep writes its count. */
+        await waitFor('the summary', async () => /event=suppressed kind=refused_origin/.test(
+            fs.readFileSync(g.proc.logPath, 'utf8')), 10000 * SLOW);
+        const log = fs.readFileSync(g.proc.logPath, 'utf8');
+        const lines = log.split('\n').filter((l) => /event=refused reason=origin/.test(l)).length;
+        const held = [...log.matchAll(/event=suppressed kind=refused_origin lines=(\d+)/g)]
+            .reduce((n, m) => n + Number(m[1]), 0);
+        console.log(`${N} refusals: ${lines} lines written, ${held} counted in summaries`);
+        assert.strictEqual(lines + held, N, 'every refusal accounted for');
+        assert.ok(lines < N / 10, `${lines} lines for ${N} refusals`);
+        assert.strictEqual((await metrics(g))['chat_gw_refused_total{reason="origin"}'], N);
+    } finally {
+        await sys.stop();
+    }
+});
