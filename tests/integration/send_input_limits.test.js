@@ -186,7 +186,7 @@ test('415 for a form in another charset; a multipart without a usable boundary i
 
 test('a body far over the cap is refused by lighttpd before anyone reads it', async () => {
     /* Over server.max-request-size (128 KiB) lighttpd answers 413 itself,
-     * with the JSON of htdocs/chatapp/error.json; between 64 KiB and that,
+     * with the JSON of conf/own_answers.lua; between 64 KiB and that,
      * the handler's own JSON 413 (e2e_send_contract.test.js). */
     const before = stored();
     const r = await postRaw('application/x-www-form-urlencoded', `content=${'z'.repeat(256 * 1024)}`);
