@@ -248,6 +248,9 @@ static enum form_err type_param(const struct param *p, struct form_type *out,
                                 struct form_error *err)
 {
     if (equals_ci(p->name.ptr, p->name.len, "boundary")) {
+        /* Not this type's parameter: ignored, as any unknown one is. */
+        if (out->kind != FORM_KIND_MULTIPART)
+            return FORM_OK;
         if (out->boundary)
             return framing_fail(err, "the boundary parameter is given twice");
         if (p->has_backslash || !boundary_ok(p->value))

@@ -68,6 +68,13 @@ static const struct type_row type_rows[] = {
      0, NULL},
     {"multipart/form-data; charset=latin1", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"multipart/mixed; boundary=abc", FORM_ERR_CONTENT_TYPE, 0, NULL},
+    /* A boundary is multipart's parameter: on a urlencoded type, whatever
+     * its value, it is ignored like any unknown one (found by fuzzing). */
+    {"application/x-www-form-urlencoded; boundary=----WebKit\xC8"
+     "Fmor",
+     FORM_OK, FORM_KIND_URLENCODED, NULL},
+    {"application/x-www-form-urlencoded; boundary=a; boundary=b", FORM_OK,
+     FORM_KIND_URLENCODED, NULL},
     {"text/plain", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"application/json", FORM_ERR_CONTENT_TYPE, 0, NULL},
     {"", FORM_ERR_CONTENT_TYPE, 0, NULL},
