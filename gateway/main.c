@@ -66,8 +66,9 @@ static struct lws_context *create_context(struct gw_app *app,
     struct lws_context_creation_info info;
 
     memset(&info, 0, sizeof(info));
-    app->keepalive.secs_since_valid_ping = (uint16_t)app->cfg.ping_interval_s;
-    app->keepalive.secs_since_valid_hangup = (uint16_t)app->cfg.ping_timeout_s;
+    /* No lws validity timers (a hangup of 0 turns them off): the sessions
+     * keep their own, one timer for all (gw_session_keepalive). */
+    memset(&app->keepalive, 0, sizeof(app->keepalive));
     info.port = (int)app->cfg.port;
     info.iface = app->cfg.bind;
     info.protocols = prots;

@@ -2,6 +2,7 @@
 
 #include "link.h"
 #include "log.h"
+#include "presence_rule.h"
 #include "redis_lws.h"
 
 #include <async.h>
@@ -20,21 +21,6 @@ struct gw_presence {
     struct gw_link *cmd;
     struct gw_timer *timer;
 };
-
-long long gw_presence_parse(const redisReply *rep)
-{
-    if (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 0)
-        return -1;
-    return rep->integer;
-}
-
-int gw_presence_push_due(long long online, long long sent, long long now_ms,
-                         long long sent_ms, long long min_interval_ms)
-{
-    if (online == sent)
-        return 0;
-    return sent < 0 || now_ms - sent_ms >= min_interval_ms;
-}
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 {

@@ -3,7 +3,8 @@
  * connection count and reads the sum of the others' in one script
  * (gateway/presence.lua) on the command connection. Stamps and their
  * judgement use Redis' clock only, so hosts whose clocks disagree agree
- * on who is alive. Also the rule for telling clients (pure).
+ * on who is alive. The rules for reading the answer and telling clients
+ * are pure, in presence_rule.h.
  */
 #ifndef GW_PRESENCE_H
 #define GW_PRESENCE_H
@@ -46,16 +47,5 @@ void gw_presence_refresh(struct gw_presence *p);
 
 /* Drop this gateway's entry (at shutdown; best effort, no answer). */
 void gw_presence_leave(struct gw_presence *p);
-
-/* The script's answer: the others' total, or -1 when it is not one. */
-long long gw_presence_parse(const struct redisReply *rep);
-
-/*
- * Should clients hear the total now? Only when it differs from the one
- * last sent (sent < 0: none yet), and no sooner than min_interval_ms
- * after that was sent at sent_ms.
- */
-int gw_presence_push_due(long long online, long long sent, long long now_ms,
-                         long long sent_ms, long long min_interval_ms);
 
 #endif

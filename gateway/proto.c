@@ -73,7 +73,11 @@ int gw_proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
         gw_server_session_close(srv, s);
         break;
     case LWS_CALLBACK_RECEIVE:
+        gw_session_heard(s);
         return srv ? gw_session_receive(&srv->env, s, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        gw_session_heard(s);
+        break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return srv ? gw_session_writeable(&srv->env, s) : -1;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:

@@ -2,7 +2,7 @@
 
 #include "log.h"
 #include "origin.h"
-#include "presence.h"
+#include "presence_rule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #define PRESENCE_PUSH_MS 1000
 #define STOP_POLL_MS     50
 #define PEERS_SWEEP_MS   5000
+#define KEEPALIVE_MS     1000
 /* X-Forwarded-For longer than this is not read (the peer counts). */
 #define XFF_MAX 1024
 /* lws has no name for it. */
@@ -204,8 +205,9 @@ static void presence_cb(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(srv->ctx, 0, &srv->sul_presence, presence_cb,
                      PRESENCE_PUSH_MS * LWS_US_PER_MS);
     if (srv->stopping ||
-        !gw_presence_push_due(online, srv->presence_sent, now,
-                              srv->presence_sent_ms, PRESENCE_PUSH_MS))
+        !gw_presence_push_due(
+            online, srv->presence_sent, now, srv->presence_sent_ms,
+            gw_presence_interval_ms((long long)srv->nsessions)))
         return;
     srv->presence_sent = online;
     srv->presence_sent_ms = now;
@@ -349,6 +351,19 @@ void gw_server_wake(struct gw_server *srv)
 
 /* ---- life cycle ---- */
 
+/* One timer for every session's keepalive (gw_session_keepalive). */
+static void keepalive_cb(lws_sorted_usec_list_t *sul)
+{
+    struct gw_server *srv =
+        lws_container_of(sul, struct gw_server, sul_keepalive);
+    long long now = now_ms();
+
+    for (struct gw_session *s = srv->sessions; s; s = s->next)
+        gw_session_keepalive(&srv->env, s, now);
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_keepalive, keepalive_cb,
+                     KEEPALIVE_MS * LWS_US_PER_MS);
+}
+
 static void peers_cb(lws_sorted_usec_list_t *sul)
 {
     struct gw_server *srv = lws_container_of(sul, struct gw_server, sul_peers);
@@ -378,6 +393,8 @@ static int start_peers(struct gw_server *srv)
                    cfg->log_repeat_interval_ms);
     lws_sul_schedule(srv->ctx, 0, &srv->sul_peers, peers_cb,
                      PEERS_SWEEP_MS * LWS_US_PER_MS);
+    lws_sul_schedule(srv->ctx, 0, &srv->sul_keepalive, keepalive_cb,
+                     KEEPALIVE_MS * LWS_US_PER_MS);
     return 0;
 }
 
@@ -406,6 +423,8 @@ static int start(struct gw_server *srv)
     srv->env = (struct gw_session_env){
         .lim =
             {
+                .ping_interval_ms = cfg->ping_interval_s * 1000,
+                .ping_timeout_ms = cfg->ping_timeout_s * 1000,
                 .queue_max_bytes = (size_t)cfg->queue_max_bytes,
                 .max_pending = (unsigned)cfg->session_max_pending,
                 .slow_close_grace_ms = cfg->slow_close_grace_ms,
@@ -456,6 +475,7 @@ void gw_server_destroy(struct gw_server *srv)
     lws_sul_cancel(&srv->sul_presence);
     lws_sul_cancel(&srv->sul_stop);
     lws_sul_cancel(&srv->sul_peers);
+    lws_sul_cancel(&srv->sul_keepalive);
     (void)log_limit_sweep(&srv->loglim, now_ms(), true, log_summary, NULL);
     gw_redis_free(srv->redis);
     srv->redis = NULL;

@@ -23,8 +23,8 @@
 /* Owned by main; the lws context's user pointer. */
 struct gw_app {
     struct gw_config cfg;
-    lws_retry_bo_t keepalive;
-    int done; /* set when the loop should end */
+    lws_retry_bo_t keepalive; /* all zero: see gw_session_keepalive() */
+    int done;                 /* set when the loop should end */
 };
 
 struct gw_metrics {
@@ -60,6 +60,7 @@ struct gw_server {
     lws_sorted_usec_list_t sul_presence;
     lws_sorted_usec_list_t sul_stop;
     lws_sorted_usec_list_t sul_peers;
+    lws_sorted_usec_list_t sul_keepalive;
     int wake_armed;
     lws_usec_t last_sweep_us; /* when writers were last woken for the feed */
     uint64_t swept_pushed;    /* messages pushed as of that sweep */

@@ -17,6 +17,8 @@
 
 /* Frames written per WRITEABLE while the socket still takes more. */
 #define WRITES_PER_CALLBACK 8
+/* Bytes after which a session lets the others have the loop. */
+#define WRITE_BUDGET (128 * 1024)
 
 void gw_session_init(const struct gw_session_env *env, struct gw_session *s,
                      struct lws *wsi, uint64_t id)
@@ -24,6 +26,7 @@ void gw_session_init(const struct gw_session_env *env, struct gw_session *s,
     memset(s, 0, sizeof(*s));
     s->id = id;
     s->wsi = wsi;
+    s->heard_ms = (long long)(lws_now_usecs() / LWS_US_PER_MS);
     gw_fanout_attach(env->fanout, &s->reader);
     log_debug("session", "event=open id=%llu", (unsigned long long)s->id);
 }
@@ -178,6 +181,31 @@ static int refuse_frame(const struct gw_session_env *env, struct gw_session *s)
     return 0;
 }
 
+void gw_session_heard(struct gw_session *s)
+{
+    s->heard_ms = (long long)(lws_now_usecs() / LWS_US_PER_MS);
+    s->ping_sent = 0;
+}
+
+void gw_session_keepalive(const struct gw_session_env *env,
+                          struct gw_session *s, long long now_ms)
+{
+    long long silent = now_ms - s->heard_ms;
+
+    if (s->close_code)
+        return;
+    if (silent >= env->lim.ping_timeout_ms) {
+        /* Silent: nothing would read a close frame. */
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (silent >= env->lim.ping_interval_ms && !s->ping_sent) {
+        s->ping_due = 1;
+        s->ping_sent = 1;
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
 int gw_session_receive(const struct gw_session_env *env, struct gw_session *s,
                        const void *in, size_t len)
 {
@@ -246,6 +274,7 @@ static int feed_waits(const struct gw_session_env *env, struct gw_session *s)
 int gw_session_writeable(const struct gw_session_env *env, struct gw_session *s)
 {
     struct lws *wsi = s->wsi;
+    size_t written = 0;
 
     if (s->close_code) {
         lws_close_reason(wsi, (enum lws_close_status)s->close_code,
@@ -253,13 +282,25 @@ int gw_session_writeable(const struct gw_session_env *env, struct gw_session *s)
                          strlen(s->close_reason));
         return -1;
     }
-    for (int i = 0; i < WRITES_PER_CALLBACK; i++) {
+    if (s->ping_due) {
+        /* A payload: lws 4.1 tells no one of an empty pong. */
+        unsigned char ping[LWS_PRE + 1] = {[LWS_PRE] = 'k'};
+
+        s->ping_due = 0;
+        if (lws_write(wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 1)
+            return -1;
+        written = 1; /* the socket must be asked before the next write */
+    }
+    for (int i = 0; i < WRITES_PER_CALLBACK && written < WRITE_BUDGET; i++) {
         size_t msgs, len;
         struct gw_frame *f;
         int n;
 
+        /* Nothing more to write: no need to ask the socket (a poll()). */
+        if (!s->out_count && !gw_fanout_pending(env->fanout, &s->reader))
+            break;
         /* WRITEABLE means room for one write; ask again before the next. */
-        if (i && lws_send_pipe_choked(wsi))
+        if (written && lws_send_pipe_choked(wsi))
             break;
         f = next_frame(env, s, &msgs);
         if (!f)
@@ -269,6 +310,7 @@ int gw_session_writeable(const struct gw_session_env *env, struct gw_session *s)
         gw_frame_unref(f);
         if (n < (int)len)
             return -1;
+        written += len;
         env->m->frames_out++;
         env->m->bytes_out += len;
         env->m->messages_out += msgs;

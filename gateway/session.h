@@ -35,6 +35,8 @@ struct lws;
 struct gw_peer;
 
 struct gw_session_limits {
+    long long ping_interval_ms;    /* silence before a ping */
+    long long ping_timeout_ms;     /* silence before the peer is dropped */
     size_t queue_max_bytes;        /* own frames' bytes waiting */
     unsigned max_pending;          /* history requests in flight */
     long long slow_close_grace_ms; /* time to take a close frame */
@@ -83,10 +85,13 @@ struct gw_session {
     struct gw_frame *out[GW_SESSION_OUT_MAX];
     unsigned out_head;
     unsigned out_count;
-    size_t out_bytes; /* payload bytes in out[], capped by the queue cap */
-    unsigned pending; /* history requests taken and not yet answered */
-    int rx_paused;    /* its requests are not being read */
-    char *rx;         /* reassembly of a fragmented request, or NULL */
+    size_t out_bytes;   /* payload bytes in out[], capped by the queue cap */
+    unsigned pending;   /* history requests taken and not yet answered */
+    int rx_paused;      /* its requests are not being read */
+    long long heard_ms; /* when the peer last sent anything */
+    int ping_due;       /* a ping waits to be written */
+    int ping_sent;      /* since the peer was last heard */
+    char *rx;           /* reassembly of a fragmented request, or NULL */
     size_t rx_len;
     int close_code; /* non-zero: close with it at the next chance */
     const char *close_reason;
@@ -101,6 +106,19 @@ void gw_session_init(const struct gw_session_env *env, struct gw_session *s,
 
 /* CLOSED: free everything s holds and detach its feed. */
 void gw_session_cleanup(const struct gw_session_env *env, struct gw_session *s);
+
+/* The peer sent something (a frame, a pong): it is alive. */
+void gw_session_heard(struct gw_session *s);
+
+/*
+ * Once a second: a peer silent for ping_interval_ms is pinged (once), one
+ * silent for ping_timeout_ms is dropped. This is the gateway's own
+ * keepalive: libwebsockets 4.1 keeps a timer per connection in one sorted
+ * list, which made each new connection cost time in proportion to how
+ * many were already open.
+ */
+void gw_session_keepalive(const struct gw_session_env *env,
+                          struct gw_session *s, long long now_ms);
 
 /* RECEIVE: take a request fragment. -1 closes the connection. */
 GW_WUR int gw_session_receive(const struct gw_session_env *env,
