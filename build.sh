@@ -182,7 +182,7 @@ cmd_help() {
 ./build.sh build [MODE]     build only (asan | release | debug)
 ./build.sh test-valgrind    integration and browser tests, servers under valgrind
 ./build.sh fuzz [SECONDS]   run every fuzzer for SECONDS each
-./build.sh bench send|fanout|compare [quick]  benchmarks that print figures
+./build.sh bench send|fanout|compare|profile [quick]  benchmarks that print figures
 TXT
 }
 
@@ -198,12 +198,13 @@ fuzz)
 bench)
     need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" wrk
     # The peer the comparison runs beside ours, and the plot.
-    if [ "${2:-}" = compare ]; then
-        need_pkgs nginx libnginx-mod-nchan gnuplot-nox fonts-dejavu-core
-    fi
+    case ${2:-} in
+    compare) need_pkgs nginx libnginx-mod-nchan gnuplot-nox fonts-dejavu-core ;;
+    profile) need_pkgs nginx libnginx-mod-nchan linux-perf ;;
+    esac
     need_node_modules
     build release
-    exec "tests/bench/${2:?bench send|fanout|compare}.sh" "$ROOT/build/release" \
+    exec "tests/bench/${2:?bench send|fanout|compare|profile}.sh" "$ROOT/build/release" \
         "${@:3}"
     ;;
 help | -h | --help) cmd_help ;;
