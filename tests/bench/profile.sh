@@ -2,10 +2,11 @@
 # Where the fan-out spends its work (issue 14): starts this system (one
 # lighttpd, send handler and gateway, and Redis) and nginx + nchan as in
 # compare.sh, then, with PROFILE_CONNS clients posting at each rate:
-#   - counts the system calls of every server process with perf's syscall
-#     tracepoints over PROFILE_SECONDS of steady posting, and prints them
-#     per delivered message (per message and client), beside the
-#     gateway's frames per delivery from its /metrics;
+#   - counts the system calls and CPU time (task-clock) of every server
+#     process with perf over the whole run (from the last connection to
+#     the end of the drain), and prints them per delivered message (per
+#     message and client) and per posted message, with the frames per
+#     delivery the generator saw;
 #   - records the gateway's CPU profile (perf record, cpu-clock) at the
 #     first rate and prints its hottest functions;
 #   - records the gateway while PROFILE_IDLE clients connect, and prints
@@ -46,7 +47,8 @@ command -v perf >/dev/null || {
 
 out() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 
-SYSCALLS=(sendto sendmsg write writev recvfrom read readv poll ppoll
+SYSCALLS=(sendto sendmsg write writev recvfrom read readv poll ppoll socket connect
+    accept shutdown
     epoll_wait epoll_pwait epoll_ctl accept4 close setsockopt getsockopt
     ioctl fcntl clock_gettime)
 EVENTS="task-clock,raw_syscalls:sys_enter"
@@ -54,12 +56,8 @@ for s in "${SYSCALLS[@]}"; do
     EVENTS+=",syscalls:sys_enter_$s"
 done
 
-metric() { # PORT NAME: one counter of the gateway's /metrics
-    curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
-}
-
-# Start the generator in the background and wait until it posts.
-# Sets GEN_PID and GEN_OUT.
+# Start the generator in the background and wait until every connection
+# is open (it then settles 1 s and posts). Sets GEN_PID and GEN_OUT.
 gen_start() {
     local i
     GEN_OUT=$BENCH_TMP/gen.$RANDOM.txt
@@ -74,17 +72,48 @@ gen_start() {
     return 1
 }
 
-# perf stat every NAME:PID at once for SECS.
-stat_procs() {
-    local np name pid pids=()
+# Count with perf stat for every NAME:PID from now until stat_stop.
+STAT_PIDS=()
+stat_start() {
+    local np name pid
+    STAT_PIDS=()
     for np in "$@"; do
         name=${np%%:*}
         pid=${np#*:}
         perf stat -x, -e "$EVENTS" -o "$BENCH_TMP/stat-$name" -p "$pid" \
-            -- sleep "$SECS" 2>/dev/null &
-        pids+=($!)
+            2>/dev/null &
+        STAT_PIDS+=($!)
+        BENCH_PIDS+=($!)
     done
-    wait "${pids[@]}" || true
+}
+
+stat_stop() {
+    local p
+    for p in "${STAT_PIDS[@]}"; do
+        kill -INT "$p" 2>/dev/null || true
+    done
+    for p in "${STAT_PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+}
+
+# gen_field NAME: a field of the generator's RESULT line.
+gen_field() {
+    sed -nE "s/^RESULT .*[ ]$1=([^ ]+).*/\1/p" "$GEN_OUT"
+}
+
+# After a run: deliveries, messages, frames and latency of the generator
+# into DELIVERIES, MESSAGES, FRAMES and the line GEN_SUMMARY.
+gen_summary() {
+    local mpf
+    DELIVERIES=$(gen_field received)
+    MESSAGES=$(gen_field posted_ok)
+    FRAMES=$(gen_field frames)
+    mpf=$(awk -v m="$DELIVERIES" -v f="$FRAMES" \
+        'BEGIN { printf "%.2f", f ? m / f : 0 }')
+    GEN_SUMMARY="$MESSAGES messages, $DELIVERIES deliveries, $FRAMES frames"
+    GEN_SUMMARY+=" ($mpf messages per frame); p50 $(gen_field p50_ms) ms,"
+    GEN_SUMMARY+=" p99 $(gen_field p99_ms) ms"
 }
 
 # print_stats UNITS UNIT NAME:PID...: each one's calls of stat_procs per
@@ -127,28 +156,23 @@ OURS=("lighttpd:$LIGHTTPD_PID" "chat-send:${SEND_PIDS[0]}"
     "chat-gateway:$GW_PID" "redis:$REDIS_PID")
 POST="http://127.0.0.1:$HTTP_PORT/chatapp/send"
 
+# Counted from the end of the connecting to the end of the drain: every
+# message and delivery of the run, and only those (1 s of settling aside).
 measure_ours() { # PATH RATE
-    local path=$1 rate=$2 url m0 f0 i0 m1 f1 i1 dm df di
+    local path=$1 rate=$2 url
     url="ws://127.0.0.1:$GW_PORT/chatapp/websocket"
     [ "$path" = lighttpd ] && url="ws://127.0.0.1:$HTTP_PORT/chatapp/websocket"
     gen_start --url "$url" --post "$POST" --conns "$CONNS" \
-        --messages $((rate * (SECS + 3))) --rate "$rate" --post-conns 64 \
-        --settle-ms 1000
-    sleep 1.5
-    m0=$(metric "$GW_PORT" chat_gw_messages_out_total)
-    f0=$(metric "$GW_PORT" chat_gw_frames_out_total)
-    i0=$(metric "$GW_PORT" chat_gw_messages_in_total)
-    stat_procs "${OURS[@]}"
-    m1=$(metric "$GW_PORT" chat_gw_messages_out_total)
-    f1=$(metric "$GW_PORT" chat_gw_frames_out_total)
-    i1=$(metric "$GW_PORT" chat_gw_messages_in_total)
+        --messages $((rate * SECS)) --rate "$rate" --post-conns 64 \
+        --settle-ms 1000 --post-ms $((SECS * 1500))
+    stat_start "${OURS[@]}"
     wait "$GEN_PID" || true
-    dm=$((m1 - m0)) df=$((f1 - f0)) di=$((i1 - i0))
-    out "--- $path, $CONNS clients, $rate msg/s: $di messages in, $dm deliveries," \
-        "$df frames in ${SECS} s ($(awk -v m="$dm" -v f="$df" 'BEGIN { printf "%.2f", f ? m / f : 0 }') messages per frame);" \
-        "generator: $(grep -oE 'p50 [0-9.]+ ms, p90 [0-9.]+ ms, p99 [0-9.]+ ms' "$GEN_OUT" | tail -n 1)"
-    print_stats "$dm" delivery "lighttpd:$LIGHTTPD_PID" "chat-gateway:$GW_PID"
-    print_stats "$di" message "lighttpd:$LIGHTTPD_PID" \
+    stat_stop
+    gen_summary
+    out "--- $path, $CONNS clients, $rate msg/s for $SECS s: $GEN_SUMMARY"
+    print_stats "$DELIVERIES" delivery "lighttpd:$LIGHTTPD_PID" \
+        "chat-gateway:$GW_PID"
+    print_stats "$MESSAGES" message "lighttpd:$LIGHTTPD_PID" \
         "chat-send:${SEND_PIDS[0]}" "redis:$REDIS_PID"
 }
 
@@ -164,7 +188,7 @@ if [ "${PROFILE_RECORD:-1}" = 1 ] && [[ " ${PATHS[*]} " == *" direct "* ]]; then
     out "--- chat-gateway CPU profile, direct, $CONNS clients, $r msg/s ($SECS s)"
     gen_start --url "ws://127.0.0.1:$GW_PORT/chatapp/websocket" --post "$POST" \
         --conns "$CONNS" --messages $((r * (SECS + 3))) --rate "$r" \
-        --post-conns 64 --settle-ms 1000
+        --post-conns 64 --settle-ms 1000 --post-ms $((SECS * 1500))
     sleep 1.5
     perf record -q -e cpu-clock -F 999 -g -p "$GW_PID" \
         -o "$BENCH_TMP/gw.data" -- sleep "$SECS" 2>/dev/null || true
@@ -196,23 +220,26 @@ if [[ " ${PATHS[*]} " == *" nchan "* ]]; then
     for r in "${RATES[@]}"; do
         gen_start --url "ws://127.0.0.1:$NCHAN_PORT/sub" \
             --post "http://127.0.0.1:$NCHAN_PORT/pub" --post-body json \
-            --conns "$CONNS" --messages $((r * (SECS + 6))) --rate "$r" \
-            --post-conns 64 --settle-ms 1000
-        sleep 1.5
-        stat_procs "nginx-worker:$NGINX_WORKER_PID" "redis:$REDIS_PID"
-        if [ "${PROFILE_RECORD:-1}" = 1 ] && [ "$r" = "${RATES[0]}" ]; then
-            # Same load again for a CPU profile of the worker.
-            perf record -q -e cpu-clock -F 999 -g -p "$NGINX_WORKER_PID" \
-                -o "$BENCH_TMP/nginx.data" -- sleep 2 2>/dev/null || true
-        fi
+            --conns "$CONNS" --messages $((r * SECS)) --rate "$r" \
+            --post-conns 64 --settle-ms 1000 --post-ms $((SECS * 1500))
+        stat_start "nginx-worker:$NGINX_WORKER_PID" "redis:$REDIS_PID"
         wait "$GEN_PID" || true
-        # nchan has no counters: deliveries are the rate x clients x time.
-        out "--- nchan, $CONNS clients, $r msg/s: about $((r * CONNS * SECS)) deliveries in $SECS s;" \
-            "generator: $(grep -oE 'p50 [0-9.]+ ms, p90 [0-9.]+ ms, p99 [0-9.]+ ms' "$GEN_OUT" | tail -n 1)"
-        print_stats $((r * CONNS * SECS)) delivery \
-            "nginx-worker:$NGINX_WORKER_PID"
-        print_stats $((r * SECS)) message "nginx-worker:$NGINX_WORKER_PID" \
+        stat_stop
+        gen_summary
+        out "--- nchan, $CONNS clients, $r msg/s for $SECS s: $GEN_SUMMARY"
+        print_stats "$DELIVERIES" delivery "nginx-worker:$NGINX_WORKER_PID"
+        print_stats "$MESSAGES" message "nginx-worker:$NGINX_WORKER_PID" \
             "redis:$REDIS_PID"
+        if [ "${PROFILE_RECORD:-1}" = 1 ] && [ "$r" = "${RATES[0]}" ]; then
+            gen_start --url "ws://127.0.0.1:$NCHAN_PORT/sub" \
+                --post "http://127.0.0.1:$NCHAN_PORT/pub" --post-body json \
+                --conns "$CONNS" --messages $((r * (SECS + 3))) --rate "$r" \
+                --post-conns 64 --settle-ms 1000 --post-ms $((SECS * 1500))
+            sleep 1.5
+            perf record -q -e cpu-clock -F 999 -g -p "$NGINX_WORKER_PID" \
+                -o "$BENCH_TMP/nginx.data" -- sleep "$SECS" 2>/dev/null || true
+            wait "$GEN_PID" || true
+        fi
         if [ "${PROFILE_RECORD:-1}" = 1 ] && [ "$r" = "${RATES[0]}" ]; then
             out "--- nginx worker CPU profile, $CONNS clients, $r msg/s (2 s)"
             top_symbols "$BENCH_TMP/nginx.data" 25
