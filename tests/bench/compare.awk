@@ -16,18 +16,18 @@ function num(v, k) {
         return v >= 10000 ? sprintf("%.0fk", v / 1000) : sprintf("%.0f", v)
     if (k ~ /_ms$/)
         return v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v)
-    if (k == "held" || k == "lost" || k == "rate")
+    if (k == "held" || k == "lost" || k == "unsent" || k == "rate")
         return sprintf("%d", v)
     return v >= 100 ? sprintf("%.0f", v) : sprintf("%.2f", v)
 }
 
 # The value of one row for one round and system.
-function value(r, s, st, k,    u) {
+function value(r, s, st, k,    f) {
     if (k == "rate")
         return best_rate(r, s)
-    if (k == "lost") {
-        u = get(r, s, st, "unsent")
-        return get(r, s, st, "lost") + (u == "" ? 0 : u)
+    if (k == "mpf") {
+        f = get(r, s, st, "frames")
+        return f + 0 > 0 ? get(r, s, st, "received") / f : ""
     }
     return get(r, s, st, k)
 }
@@ -40,6 +40,8 @@ function cell(s, st, k,    r, out) {
 }
 
 function ratio(s, st, k,    r, a, b, out) {
+    if (k == "lost" || k == "unsent")
+        return "-" # counts, often 0: a ratio says nothing
     out = ""
     for (r = 1; r <= rounds; r++) {
         a = value(r, s, st, k)
@@ -56,7 +58,8 @@ function best_rate(r, s,    i, best, p) {
     best = 0
     for (i = 1; i <= nrates; i++) {
         p = get(r, s, RATE[i], "p99_ms")
-        if (p == "" || p + 0 > 100 || value(r, s, RATE[i], "lost") > 0 ||
+        if (p == "" || p + 0 > 100 || get(r, s, RATE[i], "lost") + 0 > 0 ||
+            get(r, s, RATE[i], "unsent") + 0 > 0 ||
             get(r, s, RATE[i], "received") + 0 == 0)
             break
         best = RATE[i]
@@ -65,7 +68,7 @@ function best_rate(r, s,    i, best, p) {
 }
 
 function row(label, st, k,    i, line) {
-    line = sprintf("%-40s", label)
+    line = sprintf("%-42s", label)
     for (i = 1; i <= nsys; i++)
         line = line sprintf(" %-19s", cell(SYS[i], st, k))
     if (have_nchan)
@@ -125,7 +128,7 @@ END {
     have_nchan = 0
     for (i = 1; i <= nsys; i++)
         have_nchan = have_nchan || SYS[i] == "nchan"
-    head = sprintf("%-40s", "(each cell: round 1/round 2/...)")
+    head = sprintf("%-42s", "(each cell: round 1/round 2/...)")
     for (i = 1; i <= nsys; i++)
         head = head sprintf(" %-19s", SYS[i])
     if (have_nchan)
@@ -140,7 +143,9 @@ END {
         row(p "p50 ms", rt, "p50_ms")
         row(p "p99 ms", rt, "p99_ms")
         row(p "deliveries/s", rt, "dps")
-        row(p "lost+unsent", rt, "lost")
+        row(p "lost (not in 5 s)", rt, "lost")
+        row(p "posts unsent (not taken)", rt, "unsent")
+        row(p "messages per frame", rt, "mpf")
         row(p "server CPU s/M deliv", rt, "cpu_per_M_s")
     }
     row(sprintf("%d idle: connections held", idle), "idle", "held")
