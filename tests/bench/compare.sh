@@ -28,7 +28,9 @@
 # nchan"), COMPARE_PLOT (tests/out/bench-compare.png), CHAT_HTTP_WORKERS
 # (1, the shipped default: one process, as nginx gets one worker),
 # GEN_THREADS (2), GEN_EVLIB (uv), GW_ENV (extra VAR=VALUE words for the
-# gateway), NCHAN_BUFFER (100000 messages kept, as CHAT_HISTORY_MAX).
+# gateway), NCHAN_BUFFER (100000 messages kept, as CHAT_HISTORY_MAX),
+# COMPARE_REPLOT (a data file of an earlier run: print its table and draw
+# its plot again, running nothing; the other variables must match it).
 # Raw results: tests/out/bench-compare.dat, one line per generator run;
 # each run's whole output: tests/out/bench-compare-r<round>-<system>-<step>.txt.
 set -euo pipefail
@@ -58,7 +60,12 @@ export GEN_EVLIB=${GEN_EVLIB:-uv}
 export CHAT_HTTP_WORKERS=${CHAT_HTTP_WORKERS:-1}
 read -r -a GW_EXTRA <<<"${GW_ENV:-}"
 DATA=$BENCH_OUT/bench-compare.dat
-: >"$DATA"
+if [ -n "${COMPARE_REPLOT:-}" ]; then
+    DATA=$COMPARE_REPLOT
+    ROUNDS=$(sed -nE 's/^round=([0-9]+) .*/\1/p' "$DATA" | sort -n | tail -n 1)
+else
+    : >"$DATA"
+fi
 if ! command -v nginx >/dev/null ||
     [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
     say "needs Debian's nginx and libnginx-mod-nchan"
@@ -152,13 +159,15 @@ run_system() {
 }
 
 T0=$(date +%s)
-for ((round = 1; round <= ROUNDS; round++)); do
-    n=${#SYSTEMS[@]}
-    for ((k = 0; k < n; k++)); do
-        run_system "$round" "${SYSTEMS[$(((k + round - 1) % n))]}"
+if [ -z "${COMPARE_REPLOT:-}" ]; then
+    for ((round = 1; round <= ROUNDS; round++)); do
+        n=${#SYSTEMS[@]}
+        for ((k = 0; k < n; k++)); do
+            run_system "$round" "${SYSTEMS[$(((k + round - 1) % n))]}"
+        done
     done
-done
-say "--- all runs took $(($(date +%s) - T0)) s"
+    say "--- all runs took $(($(date +%s) - T0)) s"
+fi
 
 # ---- the table ----
 
@@ -207,19 +216,19 @@ END {
 }' "$DATA" >"$PLOTDATA"
 if command -v gnuplot >/dev/null; then
     {
-        echo "set terminal pngcairo size 900,560 font 'DejaVu Sans,10'"
+        echo "set terminal pngcairo size 1000,560 font 'DejaVu Sans,10'"
         echo "set output '$PLOT'"
-        echo "set title \"Fan-out to $CONNS WebSocket clients, POST to delivery; $ROUNDS round(s), $(nproc) shared cores, $(date -u +%Y-%m-%d)\""
+        echo "set title \"Fan-out to $CONNS WebSocket clients, POST to delivery; $ROUNDS round(s), $(nproc) shared cores, $(date -u -r "$DATA" +%Y-%m-%d)\""
         echo "set xlabel 'messages per second (each to $CONNS clients)'"
         echo "set ylabel 'latency (ms, log scale)'"
         echo "set logscale y"
         echo "set grid"
-        echo "set key top left"
+        echo "set key outside right top vertical"
         printf 'plot '
         idx=0
         for s in "${SYSTEMS[@]}"; do
             [ "$idx" -gt 0 ] && printf ', '
-            printf "'%s' index %d using 1:3:4:5 with yerrorlines lw 2 lc %d title '%s p99 (range over rounds)', " \
+            printf "'%s' index %d using 1:3:4:5 with yerrorlines lw 2 lc %d title '%s p99 (range)', " \
                 "$PLOTDATA" "$idx" "$((idx + 1))" "$s"
             printf "'%s' index %d using 1:2 with linespoints dt 2 lc %d title '%s p50'" \
                 "$PLOTDATA" "$idx" "$((idx + 1))" "$s"
