@@ -77,6 +77,9 @@ wait_port() {
 
 bench_cleanup() {
     local p
+    # A signal now must not cut the cleanup short (the INT/TERM trap
+    # exits at once).
+    trap '' INT TERM
     for p in "${BENCH_PIDS[@]}"; do
         kill "$p" 2>/dev/null || true
     done
@@ -173,7 +176,10 @@ bench_lighttpd() {
     done
     free_port
     HTTP_PORT=$PORT
-    spawn lighttpd env CHAT_CONF_DIR="$BENCH_ROOT/conf" \
+    # A session of its own: lighttpd with workers (CHAT_HTTP_WORKERS > 1)
+    # signals its whole process group when it stops, which would be this
+    # script too.
+    spawn lighttpd setsid env CHAT_CONF_DIR="$BENCH_ROOT/conf" \
         CHAT_HTDOCS="$BENCH_ROOT/htdocs" CHAT_HTTP_BIND=127.0.0.1 \
         CHAT_HTTP_PORT="$HTTP_PORT" \
         CHAT_SEND_BACKENDS="$(
