@@ -208,7 +208,7 @@ cmd_help() {
 ./build.sh build [MODE]     build only (asan | release | debug)
 ./build.sh test-valgrind    integration and browser tests, servers under valgrind
 ./build.sh fuzz [SECONDS]   run every fuzzer for SECONDS each
-./build.sh bench send|fanout  benchmarks that print figures
+./build.sh bench send|fanout|compare|profile [quick]  benchmarks that print figures
 TXT
 }
 
@@ -223,9 +223,15 @@ fuzz)
     ;;
 bench)
     need_pkgs "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" wrk
+    # The peer the comparison runs beside ours, and the plot.
+    case ${2:-} in
+    compare) need_pkgs nginx libnginx-mod-nchan gnuplot-nox fonts-dejavu-core ;;
+    profile) need_pkgs nginx libnginx-mod-nchan linux-perf ;;
+    esac
     need_node_modules
     build release
-    exec "tests/bench/${2:?bench send|fanout}.sh" "$ROOT/build/release"
+    exec "tests/bench/${2:?bench send|fanout|compare|profile}.sh" "$ROOT/build/release" \
+        "${@:3}"
     ;;
 help | -h | --help) cmd_help ;;
 *)

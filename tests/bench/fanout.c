@@ -11,6 +11,13 @@
  * Threads: T workers, each with its own lws context (lws contexts are not
  * shared across threads), and one poster thread with an epoll HTTP/1.1
  * keep-alive client. The last line of output is "RESULT key=value ...".
+ *
+ * Any server, not only ours: a frame only has to carry the message text,
+ * so a pub/sub peer is driven with --post-body json (it publishes the
+ * message object it is given). Every --pid process is sampled from /proc
+ * before the first connection, once all are open, and after the drain:
+ * RSS per connection, and CPU time per connection opened and per million
+ * deliveries.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +41,8 @@
 #include <uv.h>
 
 #define MAX_URLS         16
-#define MAX_PIDS         8
+#define MAX_PIDS         16
+#define PROC_NAME_MAX    24
 #define HOST_MAX         128
 #define PATH_MAX_LEN     256
 #define CONNECT_WINDOW   48 /* handshakes in flight per worker */
@@ -56,6 +64,12 @@ struct target {
     char origin[HOST_MAX + 16];
 };
 
+/* A server process whose memory and CPU time the run reports. */
+struct server_proc {
+    long pid;
+    char name[PROC_NAME_MAX];
+};
+
 struct options {
     struct target urls[MAX_URLS];
     int n_urls;
@@ -70,9 +84,11 @@ struct options {
     long settle_ms;
     long stall;
     long post_conns;
+    long post_ms; /* stop posting this long after the first post; 0: never */
     int ephemeral;
-    long pids[MAX_PIDS];
-    int n_pids;
+    int post_json; /* POST a JSON message (a pub/sub peer), not a form */
+    struct server_proc procs[MAX_PIDS];
+    int n_procs;
 };
 
 /* ---- latency histogram (log-linear, <1.6% error) -------------------- */
@@ -197,7 +213,8 @@ struct poster_stats {
     uint64_t status_other;
     uint64_t io_errors;
     uint64_t max_lag_us;
-    int starved; /* a post was due but every connection was busy */
+    int starved;     /* a post was due but every connection was busy */
+    uint64_t unsent; /* not posted: --post-ms had passed */
     uint64_t first_ns;
     uint64_t last_ns;
 };
@@ -278,14 +295,42 @@ static void usage(void)
             "  --post http://H:P/chatapp/send  --conns N  --threads T\n"
             "  --messages M  --rate R  --drain-ms MS  --connect-ms MS\n"
             "  --settle-ms MS  --stall N  --post-conns N  --ephemeral\n"
-            "  --gw-pid PID (repeatable)\n"
+            "  --post-ms MS (post nothing more after MS)\n"
+            "  --pid [NAME:]PID (repeatable; --gw-pid PID is NAME gateway)\n"
+            "  --post-body form|json (json: the message object itself, for\n"
+            "  a pub/sub server that publishes what it is given)\n"
             "Environment: GEN_EVLIB=uv runs each worker on a libuv (epoll)\n"
             "loop instead of lws' poll loop.\n");
 }
 
+/* "[NAME:]PID" into the next process slot; NAME defaults to the pid. */
+static int parse_proc(struct options *o, const char *name, const char *v)
+{
+    const char *colon = strchr(v, ':');
+    struct server_proc *p;
+    long pid;
+
+    if (o->n_procs >= MAX_PIDS)
+        return -1;
+    p = &o->procs[o->n_procs];
+    if (colon) {
+        if (colon == v || (size_t)(colon - v) >= sizeof(p->name))
+            return -1;
+        memcpy(p->name, v, (size_t)(colon - v));
+        p->name[colon - v] = '\0';
+        v = colon + 1;
+    }
+    if (parse_long(v, 1, 1L << 30, &pid))
+        return -1;
+    p->pid = pid;
+    if (!colon)
+        snprintf(p->name, sizeof(p->name), "%s", name ? name : v);
+    o->n_procs++;
+    return 0;
+}
+
 static int parse_opt_value(struct options *o, const char *name, const char *v)
 {
-    long n;
     if (!strcmp(name, "--url")) {
         if (o->n_urls >= MAX_URLS)
             return -1;
@@ -300,11 +345,11 @@ static int parse_opt_value(struct options *o, const char *name, const char *v)
         o->rate = strtod(v, &end);
         return (*end || o->rate <= 0) ? -1 : 0;
     }
-    if (!strcmp(name, "--gw-pid")) {
-        if (o->n_pids >= MAX_PIDS || parse_long(v, 1, 1L << 30, &n))
-            return -1;
-        o->pids[o->n_pids++] = n;
-        return 0;
+    if (!strcmp(name, "--gw-pid") || !strcmp(name, "--pid"))
+        return parse_proc(o, name[2] == 'g' ? "gateway" : NULL, v);
+    if (!strcmp(name, "--post-body")) {
+        o->post_json = !strcmp(v, "json");
+        return o->post_json || !strcmp(v, "form") ? 0 : -1;
     }
     static const struct {
         const char *name;
@@ -319,6 +364,7 @@ static int parse_opt_value(struct options *o, const char *name, const char *v)
         {"--settle-ms", offsetof(struct options, settle_ms), 0, 600000},
         {"--stall", offsetof(struct options, stall), 0, 1000000},
         {"--post-conns", offsetof(struct options, post_conns), 1, 1024},
+        {"--post-ms", offsetof(struct options, post_ms), 0, 3600000},
     };
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
         if (!strcmp(name, nums[i].name))
@@ -680,21 +726,57 @@ static void hconn_close(struct hconn *h)
     h->rlen = 0;
 }
 
+/*
+ * The message a pub/sub peer is given to publish as it is: the object the
+ * chat would publish for the same form, with "seq" where the chat's Redis
+ * puts "id", so that every frame carries the same text and about as many
+ * bytes on either system.
+ */
+static int json_body(const struct bench *b, uint64_t seq, uint64_t t,
+                     char *body, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    char date[32];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+    return snprintf(body, cap,
+                    "{\"seq\":%" PRIu64 ",\"name\":\"bench\","
+                    "\"email\":\"bench@example.com\",\"topic\":\"bench\","
+                    "\"content\":\"bench-%u-%" PRIu64 "-%" PRIu64 "\","
+                    "\"date\":\"%s.%03ldZ\",\"ephemeral\":%s}",
+                    seq, b->run_id, seq, t, date, ts.tv_nsec / 1000000,
+                    b->opt.ephemeral ? "true" : "false");
+}
+
+static int form_body(const struct bench *b, uint64_t seq, uint64_t t,
+                     char *body, size_t cap)
+{
+    return snprintf(body, cap,
+                    "name=bench&email=bench%%40example.com&topic=bench"
+                    "&content=bench-%u-%" PRIu64 "-%" PRIu64 "%s",
+                    b->run_id, seq, t, b->opt.ephemeral ? "&ephemeral=on" : "");
+}
+
 static int hconn_send(struct bench *b, struct hconn *h, uint64_t seq)
 {
-    char body[256], req[768];
+    char body[384], req[896];
     uint64_t t = now_ns();
-    int blen =
-        snprintf(body, sizeof(body),
-                 "name=bench&email=bench%%40example.com&topic=bench"
-                 "&content=bench-%u-%" PRIu64 "-%" PRIu64 "%s",
-                 b->run_id, seq, t, b->opt.ephemeral ? "&ephemeral=on" : "");
+    int blen = b->opt.post_json ? json_body(b, seq, t, body, sizeof(body))
+                                : form_body(b, seq, t, body, sizeof(body));
+    if (blen <= 0 || (size_t)blen >= sizeof(body))
+        return -1;
     int rlen = snprintf(req, sizeof(req),
                         "POST %s HTTP/1.1\r\nHost: %s\r\n"
-                        "Content-Type: application/x-www-form-urlencoded\r\n"
+                        "Content-Type: %s\r\n"
                         "Content-Length: %d\r\n\r\n%s",
-                        b->opt.post.path, b->opt.post.hostport, blen, body);
-    if (blen <= 0 || rlen <= 0 || (size_t)rlen >= sizeof(req))
+                        b->opt.post.path, b->opt.post.hostport,
+                        b->opt.post_json ? "application/json"
+                                         : "application/x-www-form-urlencoded",
+                        blen, body);
+    if (rlen <= 0 || (size_t)rlen >= sizeof(req))
         return -1;
     /* A small request on an idle keep-alive socket fits the send buffer. */
     if (send(h->fd, req, (size_t)rlen, MSG_NOSIGNAL) != rlen)
@@ -812,11 +894,18 @@ static uint64_t post_due(struct bench *b, struct hconn *hs, size_t n, int ep,
 {
     double gap_ns = (double)NS_PER_S / b->opt.rate;
     uint64_t total = (uint64_t)b->opt.messages;
+    uint64_t cut = (uint64_t)b->opt.post_ms * NS_PER_MS;
     while (next < total) {
         uint64_t due = start + (uint64_t)((double)next * gap_ns);
         uint64_t t = now_ns();
         if (due > t)
             break;
+        /* A server that cannot take the rate must not make the run
+         * unbounded: what is still unsent at the cut is not sent. */
+        if (cut && t - start > cut) {
+            b->post.unsent = total - next;
+            return total;
+        }
         struct hconn *h = idle_hconn(b, hs, n, ep);
         if (!h) {
             b->post.starved = 1; /* wait for an answer, do not spin */
@@ -876,7 +965,8 @@ static void poster_loop(struct bench *b, struct hconn *hs, size_t n, int ep)
     }
     for (size_t i = 0; i < n; i++)
         hconn_fail(b, &hs[i]);
-    b->post.io_errors += (uint64_t)b->opt.messages - b->post.sent;
+    b->post.io_errors +=
+        (uint64_t)b->opt.messages - b->post.sent - b->post.unsent;
 }
 
 static void *poster_main(void *arg)
@@ -920,14 +1010,58 @@ static long rss_kb(long pid)
     return kb;
 }
 
-static long rss_total(const struct options *o, long *each)
+/* User plus system CPU seconds of every thread of pid (/proc/PID/stat
+ * fields 14 and 15), or -1. */
+static double cpu_seconds(long pid)
 {
-    long sum = 0;
-    for (int i = 0; i < o->n_pids; i++) {
-        each[i] = rss_kb(o->pids[i]);
-        sum += each[i] > 0 ? each[i] : 0;
+    char path[64], line[1024];
+    unsigned long long ut, st;
+    FILE *f;
+    const char *p;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    p = fgets(line, sizeof(line), f);
+    fclose(f);
+    /* The command name may hold spaces; fields count from its ')'. */
+    if (!p || !(p = strrchr(line, ')')) ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+               &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double own_cpu_seconds(void)
+{
+    struct rusage ru;
+
+    if (getrusage(RUSAGE_SELF, &ru))
+        return 0.0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Memory and CPU time of every server process at one moment. */
+struct proc_sample {
+    long rss_kb[MAX_PIDS];
+    double cpu_s[MAX_PIDS];
+    long rss_sum;
+    double cpu_sum;
+    double own_cpu_s; /* the generator itself */
+};
+
+static void sample_procs(const struct options *o, struct proc_sample *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (int i = 0; i < o->n_procs; i++) {
+        s->rss_kb[i] = rss_kb(o->procs[i].pid);
+        s->cpu_s[i] = cpu_seconds(o->procs[i].pid);
+        s->rss_sum += s->rss_kb[i] > 0 ? s->rss_kb[i] : 0;
+        s->cpu_sum += s->cpu_s[i] > 0 ? s->cpu_s[i] : 0;
     }
-    return sum;
+    s->own_cpu_s = own_cpu_seconds();
 }
 
 static void raise_fd_limit(void)
@@ -1117,29 +1251,84 @@ static void compute_totals(const struct bench *b, struct totals *t)
     }
 }
 
-static void print_rss(const struct options *o, const long *before,
-                      const long *after, const long *end, long held)
+/* 2xx answers per second between the first post and the last answer. */
+static double post_rate(const struct poster_stats *ps)
 {
-    long sum_b = 0, sum_a = 0;
-    for (int i = 0; i < o->n_pids; i++) {
-        printf("gateway pid %ld RSS: before %ld KiB, connected %ld KiB, "
-               "end %ld KiB\n",
-               o->pids[i], before[i], after[i], end[i]);
-        sum_b += before[i];
-        sum_a += after[i];
-    }
-    if (o->n_pids > 0 && held > 0)
-        printf("RSS growth per connection: %.2f KiB\n",
-               (double)(sum_a - sum_b) / (double)held);
+    return ps->last_ns > ps->first_ns
+               ? (double)ps->ok * 1e9 / (double)(ps->last_ns - ps->first_ns)
+               : 0.0;
 }
 
 struct phase {
     long held;
     long counted;
     uint64_t connect_ns;
-    long rss_before[MAX_PIDS], rss_after[MAX_PIDS], rss_end[MAX_PIDS];
-    long rss_sum_before, rss_sum_after;
+    struct proc_sample start;     /* before the first connection */
+    struct proc_sample connected; /* every connection open and settled */
+    struct proc_sample end;       /* posted and drained */
 };
+
+static double per_conn(double total, long held)
+{
+    return held > 0 ? total / (double)held : 0.0;
+}
+
+/* Seconds per million deliveries. */
+static double per_million(double secs, uint64_t received)
+{
+    return received ? secs * 1e6 / (double)received : 0.0;
+}
+
+static void print_procs(const struct options *o, const struct phase *ph,
+                        uint64_t received)
+{
+    const struct proc_sample *s0 = &ph->start, *s1 = &ph->connected,
+                             *s2 = &ph->end;
+
+    for (int i = 0; i < o->n_procs; i++)
+        printf("server %s pid %ld: RSS before %ld KiB, connected %ld KiB, "
+               "end %ld KiB; CPU connecting %.2f s, posting %.2f s\n",
+               o->procs[i].name, o->procs[i].pid, s0->rss_kb[i], s1->rss_kb[i],
+               s2->rss_kb[i], s1->cpu_s[i] - s0->cpu_s[i],
+               s2->cpu_s[i] - s1->cpu_s[i]);
+    if (o->n_procs == 0)
+        return;
+    printf("RSS growth per connection: %.2f KiB\n",
+           per_conn((double)(s1->rss_sum - s0->rss_sum), ph->held));
+    printf("server CPU: %.1f us per connection opened; %.2f s posting, "
+           "%.2f s per million deliveries (generator: %.2f s per million)\n",
+           per_conn((s1->cpu_sum - s0->cpu_sum) * 1e6, ph->held),
+           s2->cpu_sum - s1->cpu_sum,
+           per_million(s2->cpu_sum - s1->cpu_sum, received),
+           per_million(s2->own_cpu_s - s1->own_cpu_s, received));
+}
+
+/* The per-process parts of the RESULT line: "name:value,..." lists. */
+static void print_result_procs(const struct bench *b, const struct phase *ph,
+                               uint64_t received)
+{
+    const struct options *o = &b->opt;
+    const struct proc_sample *s0 = &ph->start, *s1 = &ph->connected,
+                             *s2 = &ph->end;
+
+    printf(" unsent=%" PRIu64 " post_rate=%.1f", b->post.unsent,
+           post_rate(&b->post));
+    printf(" cpu_post_s=%.3f cpu_per_M_s=%.3f cpu_conn_us=%.1f"
+           " gen_cpu_per_M_s=%.3f",
+           s2->cpu_sum - s1->cpu_sum,
+           per_million(s2->cpu_sum - s1->cpu_sum, received),
+           per_conn((s1->cpu_sum - s0->cpu_sum) * 1e6, ph->held),
+           per_million(s2->own_cpu_s - s1->own_cpu_s, received));
+    printf(" cpu_split=");
+    for (int i = 0; i < o->n_procs; i++)
+        printf("%s%s:%.2f", i ? "," : "", o->procs[i].name,
+               s2->cpu_s[i] - s1->cpu_s[i]);
+    printf(" rss_split=");
+    for (int i = 0; i < o->n_procs; i++)
+        printf("%s%s:%.2f", i ? "," : "", o->procs[i].name,
+               per_conn((double)(s1->rss_kb[i] - s0->rss_kb[i]), ph->held));
+    printf("\n");
+}
 
 static void report(const struct bench *b, const struct phase *ph)
 {
@@ -1158,10 +1347,13 @@ static void report(const struct bench *b, const struct phase *ph)
            b->opt.stall, t.stall_codes[0], t.stall_codes[1], t.stall_codes[2]);
     printf("messages posted: %" PRIu64 " 2xx of %ld at %.0f/s (4xx %" PRIu64
            ", 5xx %" PRIu64 ", other %" PRIu64 ", io errors %" PRIu64
-           "); POST p50 %.2f ms p99 %.2f ms; poster max lag %.1f ms\n",
+           ", unsent at the cut %" PRIu64
+           "); POST p50 %.2f ms p99 %.2f ms; poster max lag %.1f ms; "
+           "answered %.0f/s\n",
            ps->ok, b->opt.messages, b->opt.rate, ps->status_4xx, ps->status_5xx,
-           ps->status_other, ps->io_errors, hist_pct_ms(&ps->http_lat, 0.5),
-           hist_pct_ms(&ps->http_lat, 0.99), (double)ps->max_lag_us / 1000.0);
+           ps->status_other, ps->io_errors, ps->unsent,
+           hist_pct_ms(&ps->http_lat, 0.5), hist_pct_ms(&ps->http_lat, 0.99),
+           (double)ps->max_lag_us / 1000.0, post_rate(ps));
     printf("deliveries: expected %" PRIu64 ", received %" PRIu64
            ", lost %" PRIu64 ", duplicated %" PRIu64 ", out of order %" PRIu64
            ", dropped connections %ld\n",
@@ -1174,20 +1366,20 @@ static void report(const struct bench *b, const struct phase *ph)
            hist_pct_ms(&t.lat, 0.5), hist_pct_ms(&t.lat, 0.9),
            hist_pct_ms(&t.lat, 0.99), (double)t.lat.max_us / 1000.0);
     printf("deliveries/s: %.0f over %.2f s\n", dps, secs);
-    print_rss(&b->opt, ph->rss_before, ph->rss_after, ph->rss_end, ph->held);
-    printf("RESULT conns=%ld held=%ld posted_ok=%" PRIu64
-           " post_errors=%" PRIu64 " expected=%" PRIu64 " received=%" PRIu64
-           " lost=%" PRIu64 " dup=%" PRIu64
-           " p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f"
-           " dps=%.0f rss_kb_per_conn=%.2f\n",
-           b->opt.conns, ph->held, ps->ok,
-           ps->status_4xx + ps->status_5xx + ps->status_other + ps->io_errors,
-           expected, t.received, t.lost, t.dups, hist_pct_ms(&t.lat, 0.5),
-           hist_pct_ms(&t.lat, 0.9), hist_pct_ms(&t.lat, 0.99),
-           (double)t.lat.max_us / 1000.0, dps,
-           ph->held > 0 ? (double)(ph->rss_sum_after - ph->rss_sum_before) /
-                              (double)ph->held
-                        : 0.0);
+    print_procs(&b->opt, ph, t.received);
+    printf(
+        "RESULT conns=%ld held=%ld posted_ok=%" PRIu64 " post_errors=%" PRIu64
+        " expected=%" PRIu64 " received=%" PRIu64 " lost=%" PRIu64
+        " dup=%" PRIu64 " p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f"
+        " dps=%.0f rss_kb_per_conn=%.2f frames=%" PRIu64,
+        b->opt.conns, ph->held, ps->ok,
+        ps->status_4xx + ps->status_5xx + ps->status_other + ps->io_errors,
+        expected, t.received, t.lost, t.dups, hist_pct_ms(&t.lat, 0.5),
+        hist_pct_ms(&t.lat, 0.9), hist_pct_ms(&t.lat, 0.99),
+        (double)t.lat.max_us / 1000.0, dps,
+        per_conn((double)(ph->connected.rss_sum - ph->start.rss_sum), ph->held),
+        t.frames);
+    print_result_procs(b, ph, t.received);
 }
 
 /* ---- main ----------------------------------------------------------- */
@@ -1231,7 +1423,7 @@ int main(int argc, char **argv)
     }
     raise_fd_limit();
     lws_set_log_level(LLL_ERR, NULL);
-    ph.rss_sum_before = rss_total(&b->opt, ph.rss_before);
+    sample_procs(&b->opt, &ph.start);
     if (init_bench(b) || start_workers(b)) {
         fprintf(stderr, "fanout: setup failed\n");
         return 1;
@@ -1239,9 +1431,9 @@ int main(int argc, char **argv)
     ph.held = wait_connected(b, &ph.connect_ns);
     fprintf(stderr, "fanout: %ld connections open\n", ph.held);
     sleep_ms(b->opt.settle_ms);
-    ph.rss_sum_after = rss_total(&b->opt, ph.rss_after);
+    sample_procs(&b->opt, &ph.connected);
     run_posts(b, &ph);
-    rss_total(&b->opt, ph.rss_end);
+    sample_procs(&b->opt, &ph.end);
     stop_workers(b);
     report(b, &ph);
     return 0;

@@ -5,10 +5,16 @@
 #
 #   bench_init BUILD_DIR NAME    temp dir, logs, fd limit, exit trap
 #   bench_redis                  redis-server (AOF on, as deployed)
+#                                -> REDIS_PORT, REDIS_PID
 #   bench_send N [ENV=V ...]     N send handlers  -> SEND_ADDRS, SEND_PIDS
 #   bench_gateways N [ENV=V ...] N gateways       -> GW_PORTS, GW_PIDS
 #   bench_lighttpd               lighttpd with conf/ -> HTTP_PORT
 #   bench_stop_servers           kill all but Redis (to start another set)
+#   bench_stop_redis             kill the Redis bench_redis started last
+#   lighttpd_pids                lighttpd and the workers it forked
+#   bench_nchan                  nginx + nchan on its own Redis, one worker
+#                                -> NCHAN_PORT, NGINX_PID, NGINX_WORKER_PID
+#   bench_stop_nchan             kill that nginx and its Redis
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BENCH_PIDS=()
@@ -19,6 +25,10 @@ GW_PIDS=()
 HTTP_PORT=""
 LIGHTTPD_PID=""
 REDIS_PORT=""
+REDIS_PID=""
+NCHAN_PORT=""
+NGINX_PID=""
+NGINX_WORKER_PID=""
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -67,6 +77,9 @@ wait_port() {
 
 bench_cleanup() {
     local p
+    # A signal now must not cut the cleanup short (the INT/TERM trap
+    # exits at once).
+    trap '' INT TERM
     for p in "${BENCH_PIDS[@]}"; do
         kill "$p" 2>/dev/null || true
     done
@@ -98,14 +111,24 @@ spawn() {
     BENCH_PIDS+=("$LAST_PID")
 }
 
+# Each Redis gets a data folder of its own, so a second one (the peer's)
+# starts empty.
 bench_redis() {
     free_port
     REDIS_PORT=$PORT
-    mkdir -p "$BENCH_TMP/redis"
+    mkdir -p "$BENCH_TMP/redis-$REDIS_PORT"
     spawn redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
-        --dir "$BENCH_TMP/redis" --appendonly yes --save '' \
+        --dir "$BENCH_TMP/redis-$REDIS_PORT" --appendonly yes --save '' \
         --protected-mode no --daemonize no
+    REDIS_PID=$LAST_PID
     wait_port "$REDIS_PORT"
+}
+
+bench_stop_redis() {
+    [ -n "$REDIS_PID" ] || return 0
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    REDIS_PID=""
 }
 
 # With BENCH_UNIX=1 the handlers listen on Unix sockets (SEND_SOCKET).
@@ -138,8 +161,10 @@ bench_gateways() {
     for ((i = 0; i < n; i++)); do
         free_port
         port=$PORT
+        # Every generated client shares 127.0.0.1: per-address limits off.
         spawn "gw$i" env REDIS_HOST=127.0.0.1 REDIS_PORT="$REDIS_PORT" \
-            GW_BIND=127.0.0.1 GW_PORT="$port" "$@" "$BUILD_DIR/chat-gateway"
+            GW_BIND=127.0.0.1 GW_PORT="$port" \
+            GW_MAX_CONNECTIONS_PER_ADDRESS=1000000 "$@" "$BUILD_DIR/chat-gateway"
         GW_PIDS+=("$LAST_PID")
         GW_PORTS+=("$port")
         wait_http "http://127.0.0.1:$port/readyz"
@@ -153,9 +178,12 @@ bench_lighttpd() {
     done
     free_port
     HTTP_PORT=$PORT
-    spawn lighttpd env CHAT_CONF_DIR="$BENCH_ROOT/conf" \
+    # A session of its own: lighttpd with workers (CHAT_HTTP_WORKERS > 1)
+    # signals its whole process group when it stops, which would be this
+    # script too.
+    spawn lighttpd setsid env CHAT_CONF_DIR="$BENCH_ROOT/conf" \
         CHAT_HTDOCS="$BENCH_ROOT/htdocs" CHAT_HTTP_BIND=127.0.0.1 \
-        CHAT_HTTP_PORT="$HTTP_PORT" \
+        CHAT_HTTP_PORT="$HTTP_PORT" CHAT_HTTP_CONNS_PER_ADDR=0 \
         CHAT_SEND_BACKENDS="$(
             IFS=,
             echo "${SEND_ADDRS[*]}"
@@ -178,4 +206,87 @@ bench_stop_servers() {
     SEND_ADDRS=()
     GW_PIDS=()
     GW_PORTS=()
+}
+
+lighttpd_pids() {
+    [ -n "$LIGHTTPD_PID" ] || return 0
+    echo "$LIGHTTPD_PID"
+    pgrep -P "$LIGHTTPD_PID" || true
+}
+
+# nginx with Debian's nchan module, as the peer to compare with: one
+# worker, one channel ("chat"), messages stored in a Redis of its own (AOF
+# on, as ours), WebSocket subscribers on /sub, HTTP POST publishers on
+# /pub. nchan_redis_pass sits in each location: at server level nchan
+# keeps messages in its own memory only. A new subscriber starts at the
+# newest message, as a chat client does that has not asked for history.
+bench_nchan() {
+    local dir="$BENCH_TMP/nginx" fds i
+    fds=$(ulimit -Hn)
+    bench_redis
+    free_port
+    NCHAN_PORT=$PORT
+    mkdir -p "$dir"
+    cat >"$dir/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+worker_processes 1;
+worker_rlimit_nofile $fds;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections $((fds - 64)); }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    upstream chat_redis { nchan_redis_server redis://127.0.0.1:$REDIS_PORT; }
+    server {
+        listen 127.0.0.1:$NCHAN_PORT;
+        location = /pub {
+            nchan_publisher http;
+            nchan_channel_id chat;
+            nchan_redis_pass chat_redis;
+            nchan_message_buffer_length ${NCHAN_BUFFER:-100000};
+        }
+        location = /sub {
+            nchan_subscriber websocket;
+            nchan_channel_id chat;
+            nchan_redis_pass chat_redis;
+            nchan_subscriber_first_message newest;
+        }
+    }
+}
+EOF
+    spawn nginx nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        -g 'daemon off;'
+    NGINX_PID=$LAST_PID
+    wait_port "$NCHAN_PORT"
+    NGINX_WORKER_PID=""
+    for i in $(seq 1 400); do
+        NGINX_WORKER_PID=$(pgrep -P "$NGINX_PID" | head -n 1 || true)
+        [ -n "$NGINX_WORKER_PID" ] && break
+        sleep 0.025
+    done
+    [ -n "$NGINX_WORKER_PID" ] || {
+        say "nginx started no worker"
+        return 1
+    }
+    # Ready once a publish reaches Redis (nchan answers it only then).
+    for i in $(seq 1 400); do
+        if curl -fs -o /dev/null --max-time 1 -X POST -d ready \
+            "http://127.0.0.1:$NCHAN_PORT/pub"; then
+            return 0
+        fi
+        sleep 0.025
+    done
+    say "nchan took no publish"
+    return 1
+}
+
+bench_stop_nchan() {
+    if [ -n "$NGINX_PID" ]; then
+        kill "$NGINX_PID" 2>/dev/null || true
+        wait "$NGINX_PID" 2>/dev/null || true
+    fi
+    NGINX_PID=""
+    NGINX_WORKER_PID=""
+    bench_stop_redis
 }
