@@ -64,10 +64,10 @@ async function run(bed, v) {
      * Heartbeats sent while the resolver hung, as [sent, ms raw, ms less
      * the watcher process's own stalls]; one still unanswered counts with
      * its age. The limit is LIMIT_MS, stretched only by as much as the
-     * control gateway's heartbeats from the same watcher process took
-     * longer than LIMIT_MS at the same moments (plus NOISE_MS): on a
-     * machine so loaded that a healthy gateway cannot answer within 100 ms
-     * either, the hung resolver must still cost nothing beyond that.
+     * control gateway's slowest heartbeat from the same watcher node in
+     * the hang took longer than LIMIT_MS (plus NOISE_MS): on a machine so
+     * loaded that a healthy gateway cannot answer within 100 ms either,
+     * the hung resolver must still cost nothing beyond that.
      */
     const inHang = (r) => {
         const xs = r.hb.samples.filter(([at]) => at >= hangAt && at <= healAt);
@@ -77,11 +77,11 @@ async function run(bed, v) {
     const byNode = new Map(clients.filter(({ f }) => d.watchers.get(f.id).via === control).map(({ f, r }) => [f.node, inHang(r)]));
     const judge = (f, r) => {
         const ctl = byNode.get(f.node) || [];
-        const xs = inHang(r).map(([at, raw, own]) => {
-            const overlap = ctl.filter(([cat, craw]) => cat <= at + raw && cat + craw >= at).map(([, , cown]) => cown);
-            const ctlMs = Math.max(0, ...overlap);
-            return { raw, own, ctlMs, limit: LIMIT_MS + Math.max(0, ctlMs + NOISE_MS - LIMIT_MS) };
-        });
+        /* The control's worst in the whole hang: how late a healthy
+         * gateway's answers came from this watcher's node at all. */
+        const ctlMs = Math.max(0, ...ctl.map(([, , cown]) => cown));
+        const xs = inHang(r).map(([, raw, own]) => (
+            { raw, own, ctlMs, limit: LIMIT_MS + Math.max(0, ctlMs + NOISE_MS - LIMIT_MS) }));
         const worst = xs.reduce((w, x) => (x.own - x.limit > w.own - w.limit ? x : w), { raw: 0, own: 0, ctlMs: 0, limit: LIMIT_MS });
         return { n: xs.length, worst, over: xs.filter((x) => x.own >= x.limit).length, raw: Math.max(0, ...xs.map((x) => x.raw)) };
     };
