@@ -57,6 +57,8 @@ static const struct conf_item items[] = {
              1000000),
     INT_ITEM("GW_HISTORY_RATE", history_rate, "100", 1, 1000000),
     INT_ITEM("GW_HISTORY_BURST", history_burst, "1000", 1, 10000000),
+    INT_ITEM("GW_HISTORY_ADDRESS_INFLIGHT", history_addr_inflight, "64", 1,
+             1000000),
     INT_ITEM("GW_HISTORY_BYTES_RATE", history_bytes_rate, "1048576", 4 * KIB,
              1024 * MIB),
     INT_ITEM("GW_HISTORY_BYTES_BURST", history_bytes_burst, "16777216",

@@ -42,7 +42,8 @@ struct gw_config {
     char trusted_proxies[GW_CONFIG_STR_MAX];
     struct gw_trusted trusted; /* trusted_proxies, parsed */
     long long max_conns_per_addr;
-    long long history_rate; /* requests per second */
+    long long history_rate;          /* requests per second */
+    long long history_addr_inflight; /* requests taken, not answered */
     long long history_burst;
     long long history_bytes_rate; /* reply bytes per second */
     long long history_bytes_burst;

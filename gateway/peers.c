@@ -114,17 +114,28 @@ void gw_peers_leave(struct gw_peers *p, struct gw_peer *peer)
 int gw_peer_ask(struct gw_peers *p, struct gw_peer *peer, long long now_ms)
 {
     refill(p, peer, now_ms);
-    if (peer->req_tokens < 1 || peer->byte_tokens <= 0)
+    if (peer->req_tokens < 1 || peer->byte_tokens <= 0 ||
+        peer->inflight >= p->lim.max_inflight)
         return -1;
     peer->req_tokens -= 1;
+    peer->inflight++;
     return 0;
 }
 
-void gw_peer_spend(struct gw_peers *p, struct gw_peer *peer, size_t bytes,
-                   long long now_ms)
+void gw_peer_done(struct gw_peers *p, struct gw_peer *peer, size_t bytes,
+                  long long now_ms)
 {
     refill(p, peer, now_ms);
     peer->byte_tokens -= (double)bytes;
+    if (peer->inflight)
+        peer->inflight--;
+}
+
+void gw_peer_forget(struct gw_peers *p, struct gw_peer *peer, unsigned n)
+{
+    (void)p;
+    if (peer)
+        peer->inflight -= n < peer->inflight ? n : peer->inflight;
 }
 
 void gw_peers_sweep(struct gw_peers *p, long long now_ms)
@@ -136,7 +147,7 @@ void gw_peers_sweep(struct gw_peers *p, long long now_ms)
             struct gw_peer *e = *pp;
 
             refill(p, e, now_ms);
-            if (e->conns || e->req_tokens < p->lim.req_burst ||
+            if (e->conns || e->inflight || e->req_tokens < p->lim.req_burst ||
                 e->byte_tokens < p->lim.byte_burst) {
                 pp = &e->next;
                 continue;

@@ -16,7 +16,8 @@
 
 struct gw_peer_limits {
     unsigned max_conns;
-    double req_rate; /* requests per second */
+    unsigned max_inflight; /* history requests taken and not answered */
+    double req_rate;       /* requests per second */
     double req_burst;
     double byte_rate; /* reply bytes per second */
     double byte_burst;
@@ -25,6 +26,7 @@ struct gw_peer_limits {
 struct gw_peer {
     struct gw_peer *next; /* hash chain */
     unsigned conns;
+    unsigned inflight;
     double req_tokens;
     double byte_tokens;
     long long refilled_ms;
@@ -53,13 +55,21 @@ GW_WUR struct gw_peer *gw_peers_join(struct gw_peers *p, const char *addr,
 /* A connection of that entry closed. */
 void gw_peers_leave(struct gw_peers *p, struct gw_peer *peer);
 
-/* Take one history request from the budget: 0, or -1 when it is spent. */
+/*
+ * Take one history request from the budget: 0, or -1 when it is spent or
+ * max_inflight of the address's requests are still unanswered (its byte
+ * budget can only judge replies that came back).
+ */
 GW_WUR int gw_peer_ask(struct gw_peers *p, struct gw_peer *peer,
                        long long now_ms);
 
-/* Charge the bytes of a reply. */
-void gw_peer_spend(struct gw_peers *p, struct gw_peer *peer, size_t bytes,
-                   long long now_ms);
+/* A request of peer's was answered with bytes: charge them. */
+void gw_peer_done(struct gw_peers *p, struct gw_peer *peer, size_t bytes,
+                  long long now_ms);
+
+/* n of peer's requests will never be answered (their session closed, or
+ * asking failed): they are no longer in flight. */
+void gw_peer_forget(struct gw_peers *p, struct gw_peer *peer, unsigned n);
 
 /* Forget addresses with no connection whose budget is whole again, so
  * that closing and reopening is no way to a fresh one. */

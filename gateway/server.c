@@ -13,6 +13,8 @@
 #define STOP_POLL_MS     50
 #define PEERS_SWEEP_MS   5000
 #define KEEPALIVE_MS     1000
+/* A client refused for its address's budget is not read for this long. */
+#define HISTORY_HOLD_MS 1000
 /* X-Forwarded-For longer than this is not read (the peer counts). */
 #define XFF_MAX 1024
 /* lws has no name for it. */
@@ -166,8 +168,8 @@ static void on_history(void *user, uint64_t sid, struct gw_frame *frame, int ok)
         return;
     }
     /* Its size is known only now: the address pays for it afterwards. */
-    if (frame && s->peer)
-        gw_peer_spend(srv->peers, s->peer, frame->len, now_ms());
+    if (s->peer)
+        gw_peer_done(srv->peers, s->peer, frame ? frame->len : 0, now_ms());
     gw_session_answer(&srv->env, s, frame);
 }
 
@@ -297,26 +299,24 @@ void gw_server_session_close(struct gw_server *srv, struct gw_session *s)
     if (s->next)
         s->next->prev = s->prev;
     srv->nsessions--;
-    if (srv->peers)
+    if (srv->peers) {
+        /* Answers still to come find no session: nothing charges them. */
+        gw_peer_forget(srv->peers, s->peer, s->pending);
         gw_peers_leave(srv->peers, s->peer);
+    }
     gw_session_cleanup(&srv->env, s);
 }
 
 /* The sessions' way to the history: refused while stopping or full. */
 static int session_history(void *user, uint64_t sid,
-                           const struct gw_request *req, const char **why)
+                           const struct gw_request *req, const char **why,
+                           long long *hold_ms)
 {
     struct gw_server *srv = user;
     struct gw_session *s = gw_server_session_find(srv, sid);
 
     if (!srv->redis || srv->stopping || !s) {
         *why = "server is shutting down";
-        return -1;
-    }
-    if (gw_peer_ask(srv->peers, s->peer, now_ms())) {
-        srv->m.history_limited++;
-        *why = "too many history requests from your address, try again "
-               "shortly";
         return -1;
     }
     /* Replies nobody is reading yet hold memory: bounded for the process. */
@@ -326,7 +326,15 @@ static int session_history(void *user, uint64_t sid,
         *why = "server busy, try again later";
         return -1;
     }
+    if (gw_peer_ask(srv->peers, s->peer, now_ms())) {
+        srv->m.history_limited++;
+        *why = "too many history requests from your address, try again "
+               "shortly";
+        *hold_ms = HISTORY_HOLD_MS;
+        return -1;
+    }
     if (gw_redis_history(srv->redis, sid, req)) {
+        gw_peer_forget(srv->peers, s->peer, 1);
         *why = "server busy, try again later";
         return -1;
     }
@@ -379,6 +387,7 @@ static int start_peers(struct gw_server *srv)
     const struct gw_config *cfg = srv->cfg;
     struct gw_peer_limits lim = {
         .max_conns = (unsigned)cfg->max_conns_per_addr,
+        .max_inflight = (unsigned)cfg->history_addr_inflight,
         .req_rate = (double)cfg->history_rate,
         .req_burst = (double)cfg->history_burst,
         .byte_rate = (double)cfg->history_bytes_rate,

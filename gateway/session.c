@@ -20,13 +20,18 @@
 /* Bytes after which a session lets the others have the loop. */
 #define WRITE_BUDGET (128 * 1024)
 
+static long long now_ms(void)
+{
+    return (long long)(lws_now_usecs() / LWS_US_PER_MS);
+}
+
 void gw_session_init(const struct gw_session_env *env, struct gw_session *s,
                      struct lws *wsi, uint64_t id)
 {
     memset(s, 0, sizeof(*s));
     s->id = id;
     s->wsi = wsi;
-    s->heard_ms = (long long)(lws_now_usecs() / LWS_US_PER_MS);
+    s->heard_ms = now_ms();
     gw_fanout_attach(env->fanout, &s->reader);
     log_debug("session", "event=open id=%llu", (unsigned long long)s->id);
 }
@@ -94,12 +99,20 @@ static unsigned answers_due(const struct gw_session *s)
     return s->out_count + s->pending;
 }
 
+/*
+ * Not read while its answers pile up, or while it is held for asking more
+ * than its address may: TCP then slows the client down, instead of the
+ * gateway spending its loop on refusing it again and again.
+ */
 static void rx_throttle(struct gw_session *s)
 {
-    if (!s->rx_paused && answers_due(s) >= GW_SESSION_RX_PAUSE) {
+    int held = s->rx_hold_until_ms && now_ms() < s->rx_hold_until_ms;
+
+    if (!s->rx_paused && (held || answers_due(s) >= GW_SESSION_RX_PAUSE)) {
         s->rx_paused = 1;
         lws_rx_flow_control(s->wsi, 0);
-    } else if (s->rx_paused && answers_due(s) < GW_SESSION_RX_PAUSE / 2) {
+    } else if (s->rx_paused && !held &&
+               answers_due(s) < GW_SESSION_RX_PAUSE / 2) {
         s->rx_paused = 0;
         lws_rx_flow_control(s->wsi, 1);
     }
@@ -120,6 +133,7 @@ static void handle_request(const struct gw_session_env *env,
     struct gw_request req;
     enum gw_request_err err = gw_request_parse(buf, len, &req);
     const char *why = NULL;
+    long long hold = 0;
 
     if (err) {
         env->m->bad_requests++;
@@ -131,8 +145,10 @@ static void handle_request(const struct gw_session_env *env,
     } else {
         /* Taken first: the answer may come before history() returns. */
         s->pending++;
-        if (env->history(env->user, s->id, &req, &why)) {
+        if (env->history(env->user, s->id, &req, &why, &hold)) {
             s->pending--;
+            if (hold > 0)
+                s->rx_hold_until_ms = now_ms() + hold;
             gw_session_error(env, s, why, req.req);
         } else {
             env->m->history_requests++;
@@ -183,7 +199,7 @@ static int refuse_frame(const struct gw_session_env *env, struct gw_session *s)
 
 void gw_session_heard(struct gw_session *s)
 {
-    s->heard_ms = (long long)(lws_now_usecs() / LWS_US_PER_MS);
+    s->heard_ms = now_ms();
     s->ping_sent = 0;
 }
 
@@ -194,6 +210,7 @@ void gw_session_keepalive(const struct gw_session_env *env,
 
     if (s->close_code)
         return;
+    rx_throttle(s); /* a hold that ran out */
     if (silent >= env->lim.ping_timeout_ms) {
         /* Silent: nothing would read a close frame. */
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

@@ -63,10 +63,11 @@ struct gw_session_env {
     /*
      * Ask for history for session sid: 0 when taken (the answer comes
      * later through gw_session_answer(), or before this returns), or -1
-     * with *why a static sentence for the client.
+     * with *why a static sentence for the client and *hold_ms how long
+     * its next requests should wait unread (0: not at all).
      */
     int (*history)(void *user, uint64_t sid, const struct gw_request *req,
-                   const char **why);
+                   const char **why, long long *hold_ms);
     /* The batch window of the live feed now, in microseconds; 0: none. */
     long long (*window_us)(void *user);
     /* Make sure a sweep of the live feed comes even if nothing arrives. */
@@ -85,13 +86,14 @@ struct gw_session {
     struct gw_frame *out[GW_SESSION_OUT_MAX];
     unsigned out_head;
     unsigned out_count;
-    size_t out_bytes;   /* payload bytes in out[], capped by the queue cap */
-    unsigned pending;   /* history requests taken and not yet answered */
-    int rx_paused;      /* its requests are not being read */
-    long long heard_ms; /* when the peer last sent anything */
-    int ping_due;       /* a ping waits to be written */
-    int ping_sent;      /* since the peer was last heard */
-    char *rx;           /* reassembly of a fragmented request, or NULL */
+    size_t out_bytes; /* payload bytes in out[], capped by the queue cap */
+    unsigned pending; /* history requests taken and not yet answered */
+    int rx_paused;    /* its requests are not being read */
+    long long rx_hold_until_ms; /* nor until then (refused for asking) */
+    long long heard_ms;         /* when the peer last sent anything */
+    int ping_due;               /* a ping waits to be written */
+    int ping_sent;              /* since the peer was last heard */
+    char *rx; /* reassembly of a fragmented request, or NULL */
     size_t rx_len;
     int close_code; /* non-zero: close with it at the next chance */
     const char *close_reason;

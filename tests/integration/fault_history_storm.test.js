@@ -34,6 +34,13 @@ function percentile(values, p) {
     return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : 0;
 }
 
+/* CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid) {
+    const f = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(v[11]) + Number(v[12])) / 100;
+}
+
 function redisUsedMb(sys) {
     const m = /used_memory:(\d+)/.exec(sys.redisCli('INFO', 'memory'));
     return m ? Number(m[1]) / (1 << 20) : 0;
@@ -120,7 +127,9 @@ test('a history storm from one address leaves a bystander\'s live feed alone', {
         const storm = startStorm(g.url);
         stormWorker = storm.worker;
         await storm.ready;
+        const cpu0 = cpuSeconds(g.proc.pid);
         const loud = await canaryRun(sys, canary, Date.now() + STORM_MS, sample);
+        const stormCpu = cpuSeconds(g.proc.pid) - cpu0;
         const stats = await storm.done;
         await sleep(1000 * SLOW);
         const after = await metrics(g);
@@ -135,6 +144,7 @@ test('a history storm from one address leaves a bystander\'s live feed alone', {
             post_p99_ms: percentile(loud.posts, 99),
             quiet_canary_p50_ms: percentile(quiet.delays, 50),
             quiet_canary_p99_ms: percentile(quiet.delays, 99),
+            gateway_cpu_pct: Math.round((100 * stormCpu) / (STORM_MS / 1000 + 2 * SLOW)),
             redis_peak_mb: redisPeak.toFixed(1),
             gateway_rss_kb: { before: rss0, peak: rssPeak },
             redis_reconnects: after.chat_gw_redis_reconnects_total - before.chat_gw_redis_reconnects_total,

@@ -4,6 +4,7 @@
 
 static const struct gw_peer_limits lim = {
     .max_conns = 3,
+    .max_inflight = 100,
     .req_rate = 10,
     .req_burst = 5,
     .byte_rate = 1000,
@@ -57,9 +58,9 @@ static void byte_budget(void)
     struct gw_peer *e = gw_peers_join(p, "192.0.2.1", 0);
 
     CHECK_INT(gw_peer_ask(p, e, 0), 0);
-    gw_peer_spend(p, e, 3999, 0);
+    gw_peer_done(p, e, 3999, 0);
     CHECK_INT(gw_peer_ask(p, e, 0), 0); /* 1 byte left */
-    gw_peer_spend(p, e, 1001, 0);       /* -1000 */
+    gw_peer_done(p, e, 1001, 0);        /* -1000 */
     CHECK_INT(gw_peer_ask(p, e, 0), -1);
     CHECK_INT(gw_peer_ask(p, e, 1000), -1); /* back to 0: not above */
     CHECK_INT(gw_peer_ask(p, e, 1001), 0);
@@ -74,6 +75,7 @@ static void sweep_keeps_spent(void)
 
     for (int i = 0; i < 5; i++)
         CHECK(gw_peer_ask(p, e, 0) == 0);
+    gw_peer_forget(p, e, 5);
     gw_peers_leave(p, e);
     gw_peers_sweep(p, 0);
     CHECK_INT(gw_peers_count(p), 1);
@@ -88,9 +90,39 @@ static void sweep_keeps_spent(void)
     gw_peers_free(p);
 }
 
+/* max_inflight unanswered requests are taken, one more is not; an answer
+ * or a forgotten request frees a place. */
+static void inflight_cap(void)
+{
+    struct gw_peer_limits l = lim;
+    struct gw_peers *p;
+    struct gw_peer *e;
+
+    l.max_inflight = 2;
+    p = gw_peers_new(&l);
+    e = gw_peers_join(p, "192.0.2.1", 0);
+    CHECK_INT(gw_peer_ask(p, e, 0), 0);
+    CHECK_INT(gw_peer_ask(p, e, 0), 0);
+    CHECK_INT(gw_peer_ask(p, e, 0), -1);
+    gw_peer_done(p, e, 10, 0);
+    CHECK_INT(gw_peer_ask(p, e, 0), 0);
+    gw_peer_forget(p, e, 5); /* more than there are: none left */
+    CHECK_INT(e->inflight, 0);
+    CHECK_INT(gw_peer_ask(p, e, 0), 0);
+    /* An address with requests in flight is never forgotten. */
+    gw_peers_leave(p, e);
+    gw_peers_sweep(p, 1000000);
+    CHECK_INT(gw_peers_count(p), 1);
+    gw_peer_forget(p, e, 1);
+    gw_peers_sweep(p, 1000000);
+    CHECK_INT(gw_peers_count(p), 0);
+    gw_peers_free(p);
+}
+
 int main(void)
 {
     connection_cap();
+    inflight_cap();
     request_budget();
     byte_budget();
     sweep_keeps_spent();
