@@ -13,10 +13,12 @@
  *     reconnects, the Redis alerts go pending; history requests during the
  *     outage are refused (per-client cap, full queue) or time out, each
  *     under its status.
- * Then every expression of the rules and the dashboard must parse,
- * evaluate and match series the parts really export (and the checker must
- * catch a misspelled metric or label), and the prometheus-adapter query for
- * the connections autoscaler must give each gateway pod its connections.
+ * Every chat_* label must have a few values the code fixes (no client
+ * addresses or tags). Every expression of the rules and the dashboard
+ * must parse, evaluate and match series the parts really export (and the
+ * checker must catch a misspelled metric or label), and the
+ * prometheus-adapter query for the connections autoscaler must give each
+ * gateway pod its connections.
  *
  * Figures are compared once all clients agree and after a scrape that
  * started later, so each comparison is exact.
@@ -369,6 +371,29 @@ test('Prometheus sees what the clients measured; rules and dashboard read only e
             assert.deepStrictEqual(rules.map((r) => r.name).sort(), file.map((r) => r.alert || r.record).sort());
             const bad = rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError}`);
             assert.deepStrictEqual(bad, []);
+        });
+
+        await t.test('chat metrics carry only labels with a few fixed values', async () => {
+            /* Target labels aside, a label's values must come from the code
+             * (statuses, kinds, links, reasons, buckets), never from a
+             * client (an address, a tag), or the series would grow with
+             * the users. */
+            const allowed = { status: 16, kind: 4, link: 4, reason: 4, le: 20 };
+            const values = {};
+            for (const s of await prom.series('{__name__=~"chat_.*"}', startS)) {
+                for (const [k, v] of Object.entries(s)) {
+                    if (['__name__', 'job', 'instance', 'namespace', 'pod'].includes(k)) continue;
+                    const key = `${s.__name__} ${k}`;
+                    (values[key] = values[key] || new Set()).add(v);
+                }
+            }
+            const bad = Object.entries(values).filter(([key, v]) => {
+                const label = key.split(' ')[1];
+                return !(label in allowed) || v.size > allowed[label];
+            }).map(([key, v]) => `${key}: ${v.size} values (${[...v].slice(0, 5).join(', ')}...)`);
+            assert.deepStrictEqual(bad, []);
+            assert.ok(values['chat_send_requests_total status'] && values['chat_send_request_duration_seconds_bucket le'],
+                'the status and le labels were seen');
         });
 
         const exprs = [...ruleExpressions(RULES), ...dashboardExpressions(DASHBOARD)];
