@@ -9,7 +9,7 @@ BUILD_PKGS=(build-essential pkg-config libfcgi-dev libhiredis-dev
 RUN_PKGS=(lighttpd lighttpd-modules-lua redis-server redis-tools curl)
 TEST_PKGS=(chromium fonts-dejavu-core clang libclang-rt-14-dev yamllint
     shellcheck clang-format valgrind wrk jq docker.io mmdebstrap iproute2
-    procps psmisc iptables)
+    procps psmisc iptables prometheus)
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -163,7 +163,7 @@ cmd_test() {
     run_suite style style_checks
     run_suite unit unit_tests
     local s
-    for s in integration browser fuzz k8s docker; do
+    for s in integration browser fuzz k8s monitoring docker; do
         if [ -x "tests/$s/run.sh" ]; then
             run_suite "$s" "tests/$s/run.sh" "$ROOT/build/asan"
         fi

@@ -2,17 +2,29 @@
 /*
  * The manifests against the code: fails when an image name, port, probe
  * path or environment variable named on one side is missing on the other.
- *   node consistency.js [MANIFEST] [REPO]
+ *   node consistency.js [MANIFEST] [REPO] [--hpa FILE]... [--scrape FILE]
  * Reads MANIFEST (manifests/chatapp.yaml), the Dockerfiles and
  * docker/redis.conf, conf/ (lighttpd), and the C sources of fcgi/,
- * gateway/ and common/. Ends with "N passed, N failed".
+ * gateway/ and common/; the autoscalers (--hpa, by default
+ * manifests/autoscaling.yaml and manifests/autoscaling-connections.yaml)
+ * and the Prometheus scrape config (--scrape, by default
+ * manifests/monitoring/prometheus.yml) against them. Ends with
+ * "N passed, N failed".
  */
 const fs = require('fs');
 const path = require('path');
 const YAML = require('yaml');
 
-const REPO = path.resolve(process.argv[3] || path.join(__dirname, '..', '..'));
-const MANIFEST = path.resolve(process.argv[2] || path.join(REPO, 'manifests', 'chatapp.yaml'));
+const args = process.argv.slice(2);
+const opt = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
+const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
+const REPO = path.resolve(positional[1] || path.join(__dirname, '..', '..'));
+const MANIFEST = path.resolve(positional[0] || path.join(REPO, 'manifests', 'chatapp.yaml'));
+const HPA_FILES = (opt('--hpa').length ? opt('--hpa')
+    : ['manifests/autoscaling.yaml', 'manifests/autoscaling-connections.yaml'].map((f) => path.join(REPO, f)))
+    .map((f) => path.resolve(f));
+const SCRAPE = path.resolve(opt('--scrape')[0] || path.join(REPO, 'manifests', 'monitoring', 'prometheus.yml'));
+const ADAPTER = path.join(REPO, 'manifests', 'monitoring', 'prometheus-adapter-values.yaml');
 
 const read = (rel) => fs.readFileSync(path.join(REPO, rel), 'utf8');
 const exists = (rel) => fs.existsSync(path.join(REPO, rel));
@@ -395,6 +407,189 @@ check('the page reaches the gateways directly, from its own origin, with client 
     ok(!pol || (pol.spec.ingress || []).some((rule) => !rule.from &&
         (!rule.ports || rule.ports.some((p) => portNumber(c, p.port) === target))),
     'NetworkPolicy chat-gateway keeps browsers off the WebSocket port');
+});
+
+/* ---- autoscaling ---------------------------------------------------- */
+
+/* "600m" -> 0.6, "1" -> 1, "10000" -> 10000 (CPU and plain quantities). */
+function quantity(q) {
+    const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(String(q));
+    if (!m) throw new Error(`quantity ${q} not understood`);
+    return Number(m[1]) / (m[2] ? 1000 : 1);
+}
+
+/* The default of a setting in a part's config.c: INT_ITEM("NAME", x, "D", ...). */
+function codeDefault(dir, name) {
+    const m = new RegExp(`"${name}",\\s*\\w+,\\s*"([^"]*)"`).exec(read(`${dir}/config.c`));
+    return m ? m[1] : undefined;
+}
+
+const hpaDocs = HPA_FILES.map((f) => ({
+    file: path.relative(REPO, f),
+    docs: YAML.parseAllDocuments(fs.readFileSync(f, 'utf8')).map((d) => d.toJS()).filter(Boolean),
+}));
+
+check('autoscalers scale the send handlers and gateways on metrics their pods have', (ok) => {
+    const scaled = new Set();
+    for (const { file, docs: hdocs } of hpaDocs) {
+        for (const h of hdocs) {
+            const who = `${file} ${h.kind}/${h.metadata.name}`;
+            ok(h.kind === 'HorizontalPodAutoscaler' && h.apiVersion === 'autoscaling/v2', `${who}: not an autoscaling/v2 HPA`);
+            const ref = h.spec.scaleTargetRef;
+            const d = find('Deployment', ref.name);
+            ok(ref.kind === 'Deployment' && ref.apiVersion === 'apps/v1' && d, `${who}: scales ${ref.kind}/${ref.name}, not a Deployment of the manifest`);
+            ok(['chat-send', 'chat-gateway'].includes(ref.name), `${who}: ${ref.name} is not the send handler or the gateway`);
+            ok(h.metadata.name === ref.name, `${who}: named unlike its Deployment ${ref.name} (the two files replace each other by name)`);
+            if (!d) continue;
+            scaled.add(ref.name);
+            const c = d.spec.template.spec.containers[0];
+            const env = manifestEnv(c);
+            ok(h.spec.minReplicas >= 2, `${who}: minReplicas ${h.spec.minReplicas}: one pod is no pod during a drain`);
+            ok(h.spec.minReplicas >= d.spec.replicas, `${who}: minReplicas ${h.spec.minReplicas} below the manifest's ${d.spec.replicas}`);
+            ok(h.spec.maxReplicas > h.spec.minReplicas, `${who}: maxReplicas ${h.spec.maxReplicas} leaves nothing to scale`);
+            ok(find('PodDisruptionBudget', ref.name), `${who}: no PodDisruptionBudget for ${ref.name}`);
+            for (const m of h.spec.metrics || []) {
+                if (m.type === 'Resource') {
+                    ok(m.resource.name === 'cpu', `${who}: resource ${m.resource.name}`);
+                    const lim = c.resources && c.resources.limits && c.resources.limits.cpu;
+                    const req = c.resources && c.resources.requests && c.resources.requests.cpu;
+                    ok(req, `${who}: ${c.name} has no CPU request`);
+                    if (m.resource.target.type === 'AverageValue') {
+                        ok(lim && quantity(m.resource.target.averageValue) < quantity(lim),
+                            `${who}: CPU target ${m.resource.target.averageValue} is not below the ${lim} limit, so it is never reached`);
+                    } else {
+                        ok(m.resource.target.type === 'Utilization' && req, `${who}: CPU target ${m.resource.target.type}`);
+                    }
+                } else if (m.type === 'Pods') {
+                    const name = m.pods.metric.name;
+                    const code = PARTS[ref.name].code();
+                    ok(code.includes(`"${name} `) || code.includes(`"${name}"`) || code.includes(`"${name}{`),
+                        `${who}: ${name} is not a metric the ${ref.name} code exports`);
+                    const adapter = YAML.parse(read(path.relative(REPO, ADAPTER)));
+                    ok(((adapter.rules && adapter.rules.custom) || []).some((r) => r.name && r.name.as === name),
+                        `${who}: no rule in ${path.relative(REPO, ADAPTER)} serves ${name}`);
+                    if (name === 'chat_gw_connections') {
+                        const max = Number(env.GW_MAX_CONNECTIONS || codeDefault('gateway', 'GW_MAX_CONNECTIONS'));
+                        ok(quantity(m.pods.target.averageValue) < max,
+                            `${who}: ${m.pods.target.averageValue} connections per pod, GW_MAX_CONNECTIONS is ${max}`);
+                    }
+                } else {
+                    ok(false, `${who}: metric type ${m.type}`);
+                }
+            }
+            /* A removed pod leaves its Service (preStop) and drains before
+             * it is killed: scale-down is lossless only if both fit. */
+            const pre = Number(((c.lifecycle && c.lifecycle.preStop && c.lifecycle.preStop.exec.command) || []).slice(-1)[0] || 0);
+            const drainS = ref.name === 'chat-gateway'
+                ? Number(env.GW_SHUTDOWN_GRACE_MS || codeDefault('gateway', 'GW_SHUTDOWN_GRACE_MS')) / 1000 : 5;
+            ok(d.spec.template.spec.terminationGracePeriodSeconds > pre + drainS,
+                `${who}: terminationGracePeriodSeconds ${d.spec.template.spec.terminationGracePeriodSeconds} <= preStop ${pre} s + drain ${drainS} s`);
+            if (ref.name === 'chat-gateway') {
+                const down = (h.spec.behavior && h.spec.behavior.scaleDown) || {};
+                ok((down.policies || []).length && down.policies.every((p) => p.type === 'Pods' && p.value === 1 && p.periodSeconds >= 60) &&
+                    down.selectPolicy === 'Min', `${who}: scale-down may remove more than one gateway a minute (all their clients reconnect at once)`);
+            }
+        }
+    }
+    for (const n of ['chat-send', 'chat-gateway']) ok(scaled.has(n), `no HorizontalPodAutoscaler scales ${n}`);
+});
+
+/* ---- the Prometheus scrape config ------------------------------------- */
+
+/* Prometheus' relabelling (keep, drop, replace, labelmap), enough for ours. */
+function relabel(labels, rules) {
+    let out = { ...labels };
+    for (const r of rules || []) {
+        const action = r.action || 'replace';
+        const re = new RegExp(`^(?:${r.regex === undefined ? '(.*)' : r.regex})$`);
+        const value = (r.source_labels || []).map((l) => out[l] || '').join(r.separator || ';');
+        const m = re.exec(value);
+        if (action === 'keep' && !m) return null;
+        if (action === 'drop' && m) return null;
+        if (action === 'replace' && m) {
+            const v = (r.replacement === undefined ? '$1' : r.replacement).replace(/\$\{?(\d+)\}?/g, (_, i) => m[Number(i)] || '');
+            if (v === '') delete out[r.target_label];
+            else out[r.target_label] = v;
+        }
+        if (action === 'labelmap') {
+            const next = { ...out };
+            for (const [k, v] of Object.entries(out)) {
+                const lm = re.exec(k);
+                if (lm) next[(r.replacement || '$1').replace(/\$\{?(\d+)\}?/g, (_, i) => lm[Number(i)] || '')] = v;
+            }
+            out = next;
+        }
+        if (!['keep', 'drop', 'replace', 'labelmap'].includes(action)) throw new Error(`relabel action ${action}`);
+    }
+    if (!out.instance) out.instance = out.__address__;
+    return Object.fromEntries(Object.entries(out).filter(([k]) => !k.startsWith('__')));
+}
+
+/* What Kubernetes pod discovery offers for each container port of each workload. */
+function podTargets(namespace) {
+    const out = [];
+    for (const w of workloads) {
+        const t = w.spec.template;
+        const meta = { __meta_kubernetes_namespace: namespace, __meta_kubernetes_pod_name: `${w.metadata.name}-0` };
+        for (const [k, v] of Object.entries(t.metadata.labels || {})) {
+            meta[`__meta_kubernetes_pod_label_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`] = v;
+        }
+        for (const c of t.spec.containers) {
+            for (const p of c.ports || []) {
+                out.push({
+                    workload: w.metadata.name, port: p.containerPort,
+                    labels: {
+                        ...meta, __address__: `10.0.0.1:${p.containerPort}`,
+                        __meta_kubernetes_pod_container_name: c.name,
+                        __meta_kubernetes_pod_container_port_name: p.name || '',
+                        __meta_kubernetes_pod_container_port_number: String(p.containerPort),
+                    },
+                });
+            }
+        }
+    }
+    return out;
+}
+
+check('the scrape config reaches every send handler\'s and gateway\'s /metrics and nothing else', (ok) => {
+    const conf = YAML.parse(fs.readFileSync(SCRAPE, 'utf8'));
+    const metricsPort = {
+        'chat-send': Number(manifestEnv(find('Deployment', 'chat-send').spec.template.spec.containers[0]).SEND_HEALTH_PORT),
+        'chat-gateway': Number(manifestEnv(find('Deployment', 'chat-gateway').spec.template.spec.containers[0]).GW_PORT),
+    };
+    const kept = [];
+    for (const job of conf.scrape_configs || []) {
+        const sds = job.kubernetes_sd_configs || [];
+        ok(sds.length && sds.every((s) => s.role === 'pod'), `${job.job_name}: not Kubernetes pod discovery`);
+        for (const sd of sds) {
+            const ns = (sd.namespaces && sd.namespaces.names) || ['chatapp'];
+            ok(ns.includes('chatapp'), `${job.job_name}: does not look in the namespace chatapp`);
+            for (const t of podTargets('chatapp')) {
+                const labels = relabel(t.labels, job.relabel_configs);
+                if (labels) kept.push({ job: job.job_name, workload: t.workload, port: t.port, labels });
+            }
+        }
+        ok((job.metrics_path || '/metrics') === '/metrics', `${job.job_name}: metrics_path ${job.metrics_path}`);
+    }
+    const got = kept.map((k) => `${k.job} ${k.workload}:${k.port}`).sort();
+    const want = Object.entries(metricsPort).map(([w, p]) => `${w} ${w}:${p}`).sort();
+    ok(JSON.stringify(got) === JSON.stringify(want), `targets ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    const adapter = YAML.parse(read(path.relative(REPO, ADAPTER)));
+    const needed = new Set(((adapter.rules && adapter.rules.custom) || [])
+        .flatMap((r) => Object.keys((r.resources && r.resources.overrides) || {})));
+    for (const k of kept) {
+        for (const l of needed) ok(k.labels[l], `${k.job}: targets have no ${l} label, which the adapter maps to a resource`);
+    }
+    /* Prometheus runs elsewhere: the port must be open to any pod. */
+    for (const [w, port] of Object.entries(metricsPort)) {
+        const d = find('Deployment', w);
+        const c = d.spec.template.spec.containers[0];
+        const pols = docs.filter((p) => p.kind === 'NetworkPolicy' &&
+            Object.entries(p.spec.podSelector.matchLabels || {}).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+        ok(!pols.length || pols.some((p) => (p.spec.ingress || []).some((rule) => !rule.from &&
+            (!rule.ports || rule.ports.some((pp) => portNumber(c, pp.port) === port)))),
+        `${w}: a NetworkPolicy keeps Prometheus off port ${port}`);
+    }
 });
 
 console.log(`${passed} passed, ${failed} failed`);

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Offline checks of manifests/chatapp.yaml (no cluster needed):
+# Offline checks of manifests/chatapp.yaml and the autoscalers
+# (manifests/autoscaling*.yaml), no cluster needed:
 #   yamllint; the Kubernetes API schema via kubernetes-models (types,
 #   required fields) and kubernetes-types + tsc --strict (unknown fields);
-#   broken copies that the same checks must reject; the manifests against
-#   the code (tests/k8s/consistency.js), plus copies it must reject.
+#   broken copies that the same checks must reject; the manifests, the
+#   autoscalers and the Prometheus scrape config against the code
+#   (tests/k8s/consistency.js), plus copies it must reject.
 # Usage: tests/k8s/run.sh [BUILD_DIR]   (BUILD_DIR is not needed; accepted
 # for ./build.sh). Ends with "N passed, N failed"; non-zero on failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 MANIFEST=manifests/chatapp.yaml
+# HorizontalPodAutoscalers: on CPU, and the gateway's on connections too.
+AUTOSCALING=(manifests/autoscaling.yaml manifests/autoscaling-connections.yaml)
+SCRAPE=manifests/monitoring/prometheus.yml
 SCHEMA=(node tests/k8s/schema.js)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -44,22 +49,24 @@ mkdir -p tests/out
 
 YAMLLINT_CONF='{extends: default, rules: {document-start: disable}}'
 
-# --- the real manifest -------------------------------------------------
-if show yamllint -f parsable -d "$YAMLLINT_CONF" "$MANIFEST"; then
-    ok "yamllint $MANIFEST"
-else
-    bad "yamllint $MANIFEST"
-fi
-if show "${SCHEMA[@]}" models "$MANIFEST"; then
-    ok "kubernetes-models validate() accepts every document"
-else
-    bad "kubernetes-models rejected $MANIFEST"
-fi
-if show "${SCHEMA[@]}" types "$MANIFEST"; then
-    ok "kubernetes-types + tsc --strict accept every document"
-else
-    bad "tsc rejected $MANIFEST"
-fi
+# --- the real manifests ------------------------------------------------
+for file in "$MANIFEST" "${AUTOSCALING[@]}"; do
+    if show yamllint -f parsable -d "$YAMLLINT_CONF" "$file"; then
+        ok "yamllint $file"
+    else
+        bad "yamllint $file"
+    fi
+    if show "${SCHEMA[@]}" models "$file"; then
+        ok "kubernetes-models validate() accepts every document of $file"
+    else
+        bad "kubernetes-models rejected $file"
+    fi
+    if show "${SCHEMA[@]}" types "$file"; then
+        ok "kubernetes-types + tsc --strict accept every document of $file"
+    else
+        bad "tsc rejected $file"
+    fi
+done
 
 # --- broken copies: the same checks must reject them, for the right reason
 # An unknown field (a typo kubectl --validate=strict would refuse).
@@ -154,6 +161,39 @@ mutant "the gateway's origin allow-list" 's#value: "http://\*:30222"#value: "htt
 mutant "client addresses" '0,/externalTrafficPolicy: Local/s//externalTrafficPolicy: Cluster/'
 mutant "browsers kept off the gateway" '/^kind: NetworkPolicy$/,$ {/^  name: chat-gateway$/,/^---$/ s/^    - ports:$/    - from: [{podSelector: {}}]\n      ports:/}'
 mutant "disruption budget" '/^kind: PodDisruptionBudget$/,/^---$/s/^  name: chat-gateway$/  name: chat-gateway-old/'
+
+# The same for the autoscalers and the scrape config: $1 what, $2 the file
+# to break, $3 sed expression; the other files are passed as they are.
+other_mutant() {
+    local file=$2 new args=() f
+    sed "$3" "$file" >"$WORK/other.yaml"
+    if cmp -s "$WORK/other.yaml" "$file"; then
+        bad "mutant '$1' did not change $file"
+        return
+    fi
+    for f in "${AUTOSCALING[@]}"; do
+        if [ "$f" = "$file" ]; then args+=(--hpa "$WORK/other.yaml"); else args+=(--hpa "$f"); fi
+    done
+    if [ "$file" = "$SCRAPE" ]; then args+=(--scrape "$WORK/other.yaml"); else args+=(--scrape "$SCRAPE"); fi
+    new=$(node tests/k8s/consistency.js "$MANIFEST" "$ROOT" "${args[@]}" 2>&1 |
+        grep -vxF -f <(printf '%s\n' "$out") | grep -v 'passed, .* failed' || true)
+    if grep -q . <<<"$new"; then
+        ok "consistency rejects: $1"
+    else
+        bad "consistency accepted: $1"
+    fi
+}
+HPA=${AUTOSCALING[0]}
+HPA_CONN=${AUTOSCALING[1]}
+other_mutant "an autoscaler for a Deployment we do not ship" "$HPA" '0,/^    name: chat-gateway$/s//    name: chat-gatewy/'
+other_mutant "a CPU target above the CPU limit" "$HPA" '0,/averageValue: 600m/s//averageValue: 1500m/'
+other_mutant "a minimum of one pod" "$HPA" '0,/minReplicas: 2/s//minReplicas: 1/'
+other_mutant "three gateways removed at once" "$HPA" '0,/^          value: 1$/s//          value: 3/'
+other_mutant "a connections metric the gateway does not export" "$HPA_CONN" 's/name: chat_gw_connections/name: chat_gw_conections/'
+other_mutant "a connections target over GW_MAX_CONNECTIONS" "$HPA_CONN" 's/averageValue: "10000"/averageValue: "30000"/'
+other_mutant "the send handler scraped on its FastCGI port" "$SCRAPE" 's/regex: chat-send;chatapp;http-health/regex: chat-send;chatapp;fastcgi/'
+other_mutant "targets without the pod label the adapter needs" "$SCRAPE" 's/target_label: pod$/target_label: pod_name/'
+
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
