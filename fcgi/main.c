@@ -508,6 +508,9 @@ static int probe_ready(void *ctx)
 static size_t probe_metrics(void *ctx, char *buf, size_t cap)
 {
     struct app *app = ctx;
+
+    /* Fresh where nothing polls /readyz (no kubelet): the same thread. */
+    (void)probe_ready(app);
     struct send_metrics_redis r = {
         .up = (unsigned long long)atomic_load(&app->redis_up),
         .writable = (unsigned long long)atomic_load(&app->redis_writable),

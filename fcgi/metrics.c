@@ -126,6 +126,7 @@ size_t send_metrics_render(struct send_metrics *m,
     render_requests(&o, m);
     render_latency(&o, m);
     put(&o,
+        "# HELP chat_send_messages_total Messages published, by kind.\n"
         "# TYPE chat_send_messages_total counter\n"
         "chat_send_messages_total{kind=\"stored\"} %llu\n"
         "chat_send_messages_total{kind=\"ephemeral\"} %llu\n"
@@ -138,17 +139,25 @@ size_t send_metrics_render(struct send_metrics *m,
         "came back).\n"
         "# TYPE chat_send_unknown_outcome_total counter\n"
         "chat_send_unknown_outcome_total %llu\n"
+        "# HELP chat_send_redis_up Redis answered the last readiness probe.\n"
         "# TYPE chat_send_redis_up gauge\nchat_send_redis_up %llu\n"
         "# HELP chat_send_redis_writable Redis took the last readiness "
         "probe's write (0: it refuses writes, or is down).\n"
         "# TYPE chat_send_redis_writable gauge\n"
         "chat_send_redis_writable %llu\n"
+        "# HELP chat_send_redis_reconnects_total Redis connections made "
+        "again after a loss.\n"
         "# TYPE chat_send_redis_reconnects_total counter\n"
         "chat_send_redis_reconnects_total %llu\n"
+        "# HELP chat_send_redis_dials_failed_total Redis connection attempts "
+        "that failed.\n"
         "# TYPE chat_send_redis_dials_failed_total counter\n"
         "chat_send_redis_dials_failed_total %llu\n"
+        "# HELP chat_send_redis_errors_total Redis commands that failed on a "
+        "live connection.\n"
         "# TYPE chat_send_redis_errors_total counter\n"
         "chat_send_redis_errors_total %llu\n"
+        "# HELP chat_send_threads Worker threads.\n"
         "# TYPE chat_send_threads gauge\nchat_send_threads %lld\n",
         get(&m->stored), get(&m->ephemeral), get(&m->replayed),
         get(&m->unknown), redis->up, redis->writable, redis->reconnects,

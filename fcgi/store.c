@@ -30,6 +30,7 @@ struct store {
     long long clock_skew_ms; /* Redis' clock minus ours, from the dial */
     char publish_sha[SHA_SIZE];
     char rate_sha[SHA_SIZE];
+    bool ever_up; /* dialled before: the next dial is a reconnect */
 };
 
 /* Errors that mean "Redis is there but cannot run it now": nothing ran. */
@@ -257,8 +258,10 @@ static enum store_err dial(struct store *s)
         }
         return rc;
     }
-    if (atomic_fetch_add(&s->sh->connects, 1) > 0)
+    atomic_fetch_add(&s->sh->connects, 1);
+    if (s->ever_up)
         atomic_fetch_add(&s->sh->reconnects, 1);
+    s->ever_up = true;
     mark_up(s);
     return STORE_OK;
 }

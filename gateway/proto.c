@@ -8,7 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define HTTP_BODY_MAX 4096
+#define HTTP_BODY_MAX 16384
 
 /* One whole plain-text response: headers and body in one go (HTTP/1). */
 static int http_reply(struct lws *wsi, unsigned status, const char *body,

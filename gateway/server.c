@@ -334,6 +334,7 @@ static int session_history(void *user, uint64_t sid,
         return -1;
     }
     if (gw_redis_history(srv->redis, sid, req)) {
+        srv->m.history_busy++; /* GW_HISTORY_QUEUE_MAX requests wait */
         gw_peer_forget(srv->peers, s->peer, 1);
         *why = "server busy, try again later";
         return -1;
@@ -599,10 +600,37 @@ int gw_server_admit(struct gw_server *srv, struct lws *wsi)
 
 /* ---- metrics ---- */
 
+/*
+ * One sample; the first sample of a family carries its type and help,
+ * written as the family's # HELP and # TYPE lines.
+ */
 struct metric_row {
-    const char *name;
+    const char *name; /* with its labels */
     unsigned long long value;
+    const char *type;
+    const char *help;
 };
+
+#define COUNTER(name, value, help)                                             \
+    {                                                                          \
+        name, value, "counter", help                                           \
+    }
+#define GAUGE(name, value, help)                                               \
+    {                                                                          \
+        name, value, "gauge", help                                             \
+    }
+#define MORE(name, value)                                                      \
+    {                                                                          \
+        name, value, NULL, NULL                                                \
+    }
+
+static int metric_head(const struct metric_row *r, char *buf, size_t cap)
+{
+    int len = (int)strcspn(r->name, "{");
+
+    return snprintf(buf, cap, "# HELP %.*s %s\n# TYPE %.*s %s\n", len, r->name,
+                    r->help, len, r->name, r->type);
+}
 
 static size_t metrics_write(const struct metric_row *rows, size_t n, char *buf,
                             size_t cap)
@@ -610,12 +638,17 @@ static size_t metrics_write(const struct metric_row *rows, size_t n, char *buf,
     size_t used = 0;
 
     for (size_t i = 0; i < n; i++) {
-        int w = snprintf(buf + used, cap - used, "%s %llu\n", rows[i].name,
-                         rows[i].value);
+        int h =
+            rows[i].help ? metric_head(&rows[i], buf + used, cap - used) : 0;
 
-        if (w < 0 || (size_t)w >= cap - used)
+        if (h < 0 || (size_t)h >= cap - used)
             break;
-        used += (size_t)w;
+        int w = snprintf(buf + used + h, cap - used - (size_t)h, "%s %llu\n",
+                         rows[i].name, rows[i].value);
+
+        if (w < 0 || (size_t)w >= cap - used - (size_t)h)
+            break;
+        used += (size_t)h + (size_t)w;
     }
     return used;
 }
@@ -630,44 +663,73 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
     if (srv->redis)
         rs = gw_redis_stats(srv->redis);
     const struct metric_row rows[] = {
-        {"chat_gw_connections", srv->nsessions},
-        {"chat_gw_connections_total", m->connections_total},
-        {"chat_gw_frames_out_total", sc->frames_out},
-        {"chat_gw_bytes_out_total", sc->bytes_out},
-        {"chat_gw_messages_out_total", sc->messages_out},
-        {"chat_gw_batches_out_total", sc->batches_out},
-        {"chat_gw_messages_in_total", fs.pushed},
-        {"chat_gw_batch_frames_built_total", fs.batches_built},
-        {"chat_gw_batch_frames_shared_total", fs.batch_reuses},
-        {"chat_gw_queue_drops_total", sc->queue_drops},
-        {"chat_gw_slow_client_closes_total", m->slow_closes},
-        {"chat_gw_redis_up", (unsigned long long)gw_redis_ready(srv->redis)},
-        {"chat_gw_redis_reconnects_total", rs.reconnects},
-        {"chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts},
-        {"chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts},
-        {"chat_gw_redis_timeouts_total{link=\"hist\"}", rs.history_stalls},
-        {"chat_gw_backfilled_messages_total", rs.backfilled},
-        {"chat_gw_live_gaps_total", rs.gaps},
-        {"chat_gw_held_dropped_total", rs.held_dropped},
-        {"chat_gw_live_duplicates_dropped_total", rs.live_duplicates},
-        {"chat_gw_redis_invalid_payloads_total", rs.invalid},
-        {"chat_gw_history_requests_total{status=\"ok\"}", rs.history_ok},
-        {"chat_gw_history_requests_total{status=\"error\"}", rs.history_errors},
-        {"chat_gw_history_requests_total{status=\"refused\"}",
-         sc->history_refused},
-        {"chat_gw_bad_requests_total", sc->bad_requests},
-        {"chat_gw_refused_total{reason=\"origin\"}", m->refused_origin},
-        {"chat_gw_refused_total{reason=\"capacity\"}", m->refused_full},
-        {"chat_gw_refused_total{reason=\"address\"}", m->refused_address},
-        {"chat_gw_history_requests_total{status=\"limited\"}",
-         m->history_limited},
-        {"chat_gw_history_requests_total{status=\"busy\"}", m->history_busy},
-        {"chat_gw_history_queued_bytes", sc->queued_bytes},
-        {"chat_gw_history_cache_hits_total", rs.history_cache_hits},
-        {"chat_gw_addresses", gw_peers_count(srv->peers)},
-        {"chat_gw_presence_online",
-         (unsigned long long)(srv->presence_others +
-                              (long long)srv->nsessions)},
+        GAUGE("chat_gw_connections", srv->nsessions,
+              "Open WebSocket connections."),
+        COUNTER("chat_gw_connections_total", m->connections_total,
+                "WebSocket connections opened."),
+        COUNTER("chat_gw_frames_out_total", sc->frames_out,
+                "WebSocket frames written to clients."),
+        COUNTER("chat_gw_bytes_out_total", sc->bytes_out,
+                "Bytes of WebSocket frames written to clients."),
+        COUNTER("chat_gw_messages_out_total", sc->messages_out,
+                "Live messages written to clients, once per client."),
+        COUNTER("chat_gw_batches_out_total", sc->batches_out,
+                "Frames that carried more than one live message."),
+        COUNTER("chat_gw_messages_in_total", fs.pushed,
+                "Live messages received from Redis."),
+        COUNTER("chat_gw_batch_frames_built_total", fs.batches_built,
+                "Multi-message frames encoded."),
+        COUNTER("chat_gw_batch_frames_shared_total", fs.batch_reuses,
+                "Multi-message frames reused for another client."),
+        COUNTER("chat_gw_queue_drops_total", sc->queue_drops,
+                "Replies dropped because a client's queue was full."),
+        COUNTER("chat_gw_slow_client_closes_total", m->slow_closes,
+                "Clients closed for lagging behind the live feed."),
+        GAUGE("chat_gw_redis_up",
+              (unsigned long long)gw_redis_ready(srv->redis),
+              "1 while all three Redis links are up."),
+        COUNTER("chat_gw_redis_reconnects_total", rs.reconnects,
+                "Redis links established again after a loss."),
+        COUNTER("chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts,
+                "Redis links dropped for not answering, by link."),
+        MORE("chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts),
+        MORE("chat_gw_redis_timeouts_total{link=\"hist\"}", rs.history_stalls),
+        COUNTER("chat_gw_backfilled_messages_total", rs.backfilled,
+                "Messages read back from the stream after a gap."),
+        COUNTER("chat_gw_live_gaps_total", rs.gaps,
+                "Holes in the live ids that started a backfill."),
+        COUNTER("chat_gw_held_dropped_total", rs.held_dropped,
+                "Live messages dropped while a backfill held them."),
+        COUNTER("chat_gw_live_duplicates_dropped_total", rs.live_duplicates,
+                "Live messages dropped as already forwarded."),
+        COUNTER("chat_gw_redis_invalid_payloads_total", rs.invalid,
+                "Messages from Redis that failed their checks."),
+        COUNTER("chat_gw_history_requests_total{status=\"ok\"}", rs.history_ok,
+                "History requests by outcome."),
+        MORE("chat_gw_history_requests_total{status=\"error\"}",
+             rs.history_errors),
+        MORE("chat_gw_history_requests_total{status=\"refused\"}",
+             sc->history_refused),
+        MORE("chat_gw_history_requests_total{status=\"limited\"}",
+             m->history_limited),
+        MORE("chat_gw_history_requests_total{status=\"busy\"}",
+             m->history_busy),
+        COUNTER("chat_gw_bad_requests_total", sc->bad_requests,
+                "Client frames that were not a valid request."),
+        COUNTER("chat_gw_refused_total{reason=\"origin\"}", m->refused_origin,
+                "WebSocket handshakes refused, by reason."),
+        MORE("chat_gw_refused_total{reason=\"capacity\"}", m->refused_full),
+        MORE("chat_gw_refused_total{reason=\"address\"}", m->refused_address),
+        GAUGE("chat_gw_history_queued_bytes", sc->queued_bytes,
+              "Bytes of replies waiting for clients to read them."),
+        COUNTER("chat_gw_history_cache_hits_total", rs.history_cache_hits,
+                "Newest-page requests answered from memory."),
+        GAUGE("chat_gw_addresses", gw_peers_count(srv->peers),
+              "Client addresses with a connection or a history budget."),
+        GAUGE("chat_gw_presence_online",
+              (unsigned long long)(srv->presence_others +
+                                   (long long)srv->nsessions),
+              "Clients connected across all gateways."),
     };
 
     return metrics_write(rows, sizeof(rows) / sizeof(rows[0]), buf, cap);
