@@ -57,9 +57,10 @@ TOTAL_FAIL=0
 run_suite() {
     local name=$1
     shift
-    local log="$ROOT/tests/out/$name.log" rc=0 line p f
+    local log="$ROOT/tests/out/$name.log" rc=0 line p f start=$SECONDS
     say "=== $name"
     "$@" 2>&1 | tee "$log" || rc=$?
+    say "=== $name took $((SECONDS - start)) s"
     line=$(grep -E '([0-9]+) passed, ([0-9]+) failed' "$log" | tail -n 1 || true)
     p=0
     f=0
