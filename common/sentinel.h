@@ -27,13 +27,15 @@
 
 enum sentinel_err {
     SENTINEL_OK = 0,
-    SENTINEL_ERR_EMPTY,    /* no entry, or an empty one between commas */
-    SENTINEL_ERR_TOO_MANY, /* more than SENTINEL_MAX entries */
-    SENTINEL_ERR_HOST,     /* missing, too long, or not a host */
-    SENTINEL_ERR_PORT,     /* missing, not 1..65535 */
-    SENTINEL_ERR_NAME,     /* a master name that cannot be one */
-    SENTINEL_ERR_REPLY,    /* a reply or message of another shape */
-    SENTINEL_ERR_OTHER     /* a message about another master */
+    SENTINEL_ERR_EMPTY,     /* no entry, or an empty one between commas */
+    SENTINEL_ERR_TOO_MANY,  /* more than SENTINEL_MAX entries */
+    SENTINEL_ERR_HOST,      /* missing, too long, or not a host */
+    SENTINEL_ERR_PORT,      /* missing, not 1..65535 */
+    SENTINEL_ERR_NAME,      /* a master name that cannot be one */
+    SENTINEL_ERR_REPLY,     /* a reply or message of another shape */
+    SENTINEL_ERR_OTHER,     /* a message about another master */
+    SENTINEL_ERR_NO_ANSWER, /* no sentinel answered (sentinel_client.h) */
+    SENTINEL_ERR_UNKNOWN    /* the sentinels know no such master */
 };
 
 struct sentinel_addr {
