@@ -574,6 +574,7 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
         {"chat_gw_slow_client_closes_total", m->slow_closes},
         {"chat_gw_redis_up", (unsigned long long)gw_redis_ready(srv->redis)},
         {"chat_gw_redis_reconnects_total", rs.reconnects},
+        {"chat_gw_redis_failovers_total", rs.failovers},
         {"chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts},
         {"chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts},
         {"chat_gw_redis_timeouts_total{link=\"hist\"}", rs.history_stalls},
