@@ -171,7 +171,7 @@ async function kill(proc, sig = 'SIGTERM', graceMs = 5000 * SLOW) {
 const HA_MASTER = 'chat';
 const HA_REDIS_ARGS = ['--min-replicas-to-write', '1', '--min-replicas-max-lag', '5'];
 const HA_SENTINEL_SETTINGS = [
-    'down-after-milliseconds NAME 1500', 'failover-timeout NAME 10000', 'parallel-syncs NAME 2',
+    'down-after-milliseconds NAME 1500', 'failover-timeout NAME 2500', 'parallel-syncs NAME 2',
 ];
 
 class System {

@@ -31,7 +31,7 @@ const { DrillRun, LIVENESS_MS } = require('./common');
 const MASTER = 'chat';
 const SENTINEL_PORT = 26379;
 const REDIS_ARGS = ['--min-replicas-to-write', '1', '--min-replicas-max-lag', '5'];
-const SENTINEL_SETTINGS = ['down-after-milliseconds 1500', 'failover-timeout 10000', 'parallel-syncs 2'];
+const SENTINEL_SETTINGS = ['down-after-milliseconds 1500', 'failover-timeout 2500', 'parallel-syncs 2'];
 const ADDED = [
     { name: 'redis2', host: 11, role: 'redis', services: ['chat-redis-1'], clockH: 37 },
     { name: 'redis3', host: 12, role: 'redis', services: ['chat-redis-2'], clockH: 43 },
@@ -98,6 +98,20 @@ async function settled(bed, replicas, timeoutMs = 30000) {
     return bed.primary;
 }
 
+/*
+ * Start Redis on node in the role the sentinels give it, as the
+ * manifests' init step does: a replica of the primary they name, or the
+ * primary when they name this node (or nobody yet: the first node). A
+ * restart (bed.reset, restartRedis) asks again.
+ */
+async function startHaRedis(bed, node) {
+    const primary = bed.ha ? await sentinelPrimary(bed) : 'redis';
+    const of = primary && primary !== node ? ['--replicaof', bed.ip(primary), String(topo.PORTS.redis)] : [];
+    const p = await bed.startRedis(node, [...REDIS_ARGS, ...of]);
+    p.restart = () => startHaRedis(bed, node);
+    return p;
+}
+
 /* Add the HA topology once; later calls only check it has settled. */
 async function haUp(bed) {
     if (bed.ha) return settled(bed, 2);
@@ -105,9 +119,7 @@ async function haUp(bed) {
     bed.registerRole('sentinel', (n) => startSentinel(bed, n), { after: 'redis' });
     for (const n of ADDED) await bed.addNode(n);
     await bed.proc('redis').stop('SIGTERM', 5000);
-    await bed.startRedis('redis', REDIS_ARGS);
-    const replicaOf = ['--replicaof', bed.ip('redis'), String(topo.PORTS.redis)];
-    await Promise.all(['redis2', 'redis3'].map((n) => bed.startRedis(n, [...REDIS_ARGS, ...replicaOf])));
+    await Promise.all(bed.nodesWith('redis').map((n) => startHaRedis(bed, n)));
     await Promise.all(bed.nodesWith('sentinel').map((n) => startSentinel(bed, n)));
     await waitUntil('the sentinels to know the replicas and each other', async () => {
         for (const s of bed.nodesWith('sentinel')) {
