@@ -35,7 +35,8 @@ PC_TEST := $(shell pkg-config --cflags --libs hiredis jansson)
 
 COMMON_OBJ := $(patsubst %.c,$(OUT)/%.o,$(wildcard common/*.c))
 FCGI_OBJ   := $(patsubst %.c,$(OUT)/%.o,$(wildcard fcgi/*.c)) \
-              $(OUT)/gen/publish_lua.o $(OUT)/gen/ratelimit_lua.o
+              $(OUT)/gen/publish_lua.o $(OUT)/gen/ratelimit_lua.o \
+              $(OUT)/gen/fence_lua.o
 GW_OBJ     := $(patsubst %.c,$(OUT)/%.o,$(wildcard gateway/*.c)) \
               $(OUT)/gen/gw_presence_lua.o
 
@@ -81,7 +82,7 @@ $(OUT)/gateway/%.o: gateway/%.c
 
 $(OUT)/common/%.o: common/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags jansson) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags jansson hiredis) -c -o $@ $<
 
 # A unit test test_X links the common objects plus the module X of fcgi/
 # or gateway/ (or the file named in TEST_MODULE_X, where both programs have

@@ -22,6 +22,10 @@ static const struct conf_item items[] = {
     INT_ITEM("SEND_IO_TIMEOUT_MS", io_timeout_ms, "10000", 100, 600000),
     STR_ITEM("REDIS_HOST", redis_host, "127.0.0.1"),
     INT_ITEM("REDIS_PORT", redis_port, "6379", 1, 65535),
+    STR_ITEM("REDIS_SENTINELS", redis_sentinels, ""),
+    STR_ITEM("REDIS_MASTER_NAME", redis_master_name, "chat"),
+    INT_ITEM("SEND_MIN_REPLICAS", min_replicas, "0", 0, 16),
+    INT_ITEM("SEND_WAIT_TIMEOUT_MS", wait_timeout_ms, "500", 1, 30000),
     INT_ITEM("REDIS_TIMEOUT_MS", redis_timeout_ms, "1000", 10, 60000),
     INT_ITEM("REDIS_CONNECT_TIMEOUT_MS", redis_connect_timeout_ms, "500", 10,
              60000),
@@ -37,11 +41,40 @@ static const struct conf_item items[] = {
              86400000),
 };
 
+/* REDIS_SENTINELS, REDIS_MASTER_NAME and the WAIT settings. */
+static int finish_redis(struct send_config *cfg)
+{
+    const char *why = NULL;
+
+    if (cfg->redis_sentinels[0] &&
+        sentinel_list_parse(cfg->redis_sentinels, &cfg->sentinels, &why)) {
+        log_error("config", "var=REDIS_SENTINELS error=\"%s\"", why);
+        return -1;
+    }
+    if (!sentinel_name_valid(cfg->redis_master_name)) {
+        log_error("config",
+                  "var=REDIS_MASTER_NAME error=\"must be 1..%d of "
+                  "A-Za-z0-9 . _ -\"",
+                  SENTINEL_NAME_MAX);
+        return -1;
+    }
+    /* WAIT must end, and the reply come back, before the command timeout. */
+    if (cfg->min_replicas > 0 &&
+        cfg->wait_timeout_ms * 2 > cfg->redis_timeout_ms) {
+        log_error("config", "var=SEND_WAIT_TIMEOUT_MS error=\"must be at most "
+                            "half of REDIS_TIMEOUT_MS\"");
+        return -1;
+    }
+    return 0;
+}
+
 static int finish(struct send_config *cfg)
 {
     const char *bad = NULL;
     size_t bad_len = 0;
 
+    if (finish_redis(cfg))
+        return -1;
     if (origin_list_check(cfg->allowed_origins, &bad, &bad_len)) {
         log_error("config",
                   "var=SEND_ALLOWED_ORIGINS entry=\"%.*s\" error=\"must be * "

@@ -6,6 +6,7 @@
 #define SEND_CONFIG_H
 
 #include "chat_msg.h"
+#include "sentinel.h"
 
 #define SEND_CONFIG_STR_MAX 256
 
@@ -19,6 +20,12 @@ struct send_config {
     long long io_timeout_ms; /* a FastCGI peer silent this long is dropped */
     char redis_host[SEND_CONFIG_STR_MAX];
     long long redis_port;
+    /* "": one Redis at redis_host; else Sentinels that name the primary */
+    char redis_sentinels[SEND_CONFIG_STR_MAX * 4];
+    struct sentinel_list sentinels; /* redis_sentinels, parsed */
+    char redis_master_name[SENTINEL_NAME_MAX + 1];
+    long long min_replicas;    /* WAIT for this many replicas; 0: no WAIT */
+    long long wait_timeout_ms; /* how long WAIT may take */
     long long redis_timeout_ms;
     long long redis_connect_timeout_ms;
     long long redis_backoff_min_ms;

@@ -517,6 +517,9 @@ static size_t probe_metrics(void *ctx, char *buf, size_t cap)
         .reconnects = atomic_load(&app->shared.reconnects),
         .dials_failed = atomic_load(&app->shared.dials_failed),
         .errors = atomic_load(&app->shared.errors),
+        .failovers = atomic_load(&app->shared.failovers),
+        .fences = atomic_load(&app->shared.fences),
+        .unconfirmed = atomic_load(&app->shared.unconfirmed),
     };
 
     return send_metrics_render(&app->metrics, &r, app->cfg.threads, buf, cap);
@@ -536,6 +539,10 @@ static int app_init(struct app *app)
         .backoff_min_ms = (int)c->redis_backoff_min_ms,
         .backoff_max_ms = (int)c->redis_backoff_max_ms,
         .history_max = c->history_max,
+        .sentinels = &c->sentinels,
+        .master_name = c->redis_master_name,
+        .min_replicas = (int)c->min_replicas,
+        .wait_timeout_ms = (int)c->wait_timeout_ms,
     };
     store_shared_init(&app->shared, (int)c->redis_backoff_min_ms);
     send_metrics_init(&app->metrics);
@@ -607,7 +614,8 @@ static int run(struct app *app, const sigset_t *stop_set)
     int rc = 1;
 
     app->probe_store = store_new(&app->store_opt, &app->shared);
-    if (!app->probe_store || !workers)
+    if (!app->probe_store || !workers ||
+        store_shared_start(&app->shared, &app->store_opt))
         goto out_free;
     if (app->cfg.health_port) {
         health = health_start(app->cfg.bind, (int)app->cfg.health_port, &probe);
@@ -655,6 +663,7 @@ int main(void)
         if (app->cfg.socket_path[0])
             unlink(app->cfg.socket_path);
     }
+    store_shared_cleanup(&app->shared);
     access_log_cleanup(&app->access_log);
     log_info("send", "event=stopped");
 out_free_app:

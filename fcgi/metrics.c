@@ -162,5 +162,19 @@ size_t send_metrics_render(struct send_metrics *m,
         get(&m->stored), get(&m->ephemeral), get(&m->replayed),
         get(&m->unknown), redis->up, redis->writable, redis->reconnects,
         redis->dials_failed, redis->errors, threads);
+    put(&o,
+        "# HELP chat_send_redis_failovers_total Times this process moved to "
+        "a new primary (found through Sentinel).\n"
+        "# TYPE chat_send_redis_failovers_total counter\n"
+        "chat_send_redis_failovers_total %llu\n"
+        "# HELP chat_send_redis_fences_total Times this process moved the id "
+        "counter past a new primary's fence.\n"
+        "# TYPE chat_send_redis_fences_total counter\n"
+        "chat_send_redis_fences_total %llu\n"
+        "# HELP chat_send_unconfirmed_total Publishes that ran but too few "
+        "replicas confirmed in SEND_WAIT_TIMEOUT_MS (answered 503 unknown).\n"
+        "# TYPE chat_send_unconfirmed_total counter\n"
+        "chat_send_unconfirmed_total %llu\n",
+        redis->failovers, redis->fences, redis->unconfirmed);
     return o.len;
 }

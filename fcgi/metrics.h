@@ -60,6 +60,9 @@ struct send_metrics_redis {
     unsigned long long reconnects;
     unsigned long long dials_failed;
     unsigned long long errors;
+    unsigned long long failovers;   /* dials that found another primary */
+    unsigned long long fences;      /* id counter fences written */
+    unsigned long long unconfirmed; /* publishes WAIT did not confirm */
 };
 
 /*

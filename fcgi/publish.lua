@@ -14,6 +14,11 @@
   ARGV[5]  optional: a deadline in ms on Redis' clock (TIME); "0" or
            absent means none (must be given when KEYS[3] is)
   ARGV[6]  with KEYS[3]: how long the key is kept, in seconds (600)
+  ARGV[7]  with KEYS[3], optional: "1" when the sender WAITs for replicas
+           after the step (SEND_MIN_REPLICAS): a replay then writes too
+           (the key's own expiry, unchanged), so that the WAIT after it
+           covers the first send's write, which may not have reached a
+           replica yet
 
   Reply without KEYS[3]: the published message object text
            '{"id":N,"name":...}'.
@@ -23,6 +28,9 @@
            outcome "replay": KEYS[3] was there and holds a message with
              the same name, email, topic, content and ephemeral; text is
              that message (its id and date), and nothing else was done;
+           outcome "unconfirmed": as "replay", but ARGV[7] asked for a
+             write and it was refused (too few replicas: NOREPLICAS), so
+             nothing can confirm that a replica has the message;
            outcome "conflict": KEYS[3] holds a different message; text
              is empty and nothing was done.
   Error:   "DEADLINE ..." when the deadline has passed; then nothing was
@@ -59,6 +67,13 @@ if idem then
         local a, b = cjson.decode(seen), cjson.decode(ARGV[1])
         if a.name == b.name and a.email == b.email and a.topic == b.topic
             and a.content == b.content and a.ephemeral == b.ephemeral then
+            if ARGV[7] == '1' then
+                local at = redis.call('PEXPIRETIME', idem)
+                local done = at > 0 and redis.pcall('PEXPIREAT', idem, at)
+                if type(done) == 'table' and done.err then
+                    return {seen, 'unconfirmed'}
+                end
+            end
             return {seen, 'replay'}
         end
         return {'', 'conflict'}

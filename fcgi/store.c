@@ -6,6 +6,7 @@
 
 #include "layout.h"
 #include "log.h"
+#include "sentinel_client.h"
 
 #include <hiredis.h>
 #include <poll.h>
@@ -21,11 +22,15 @@
 /* Generated from fcgi/publish.lua and fcgi/ratelimit.lua (tools/embed.sh). */
 extern const char store_publish_lua[];
 extern const char store_ratelimit_lua[];
+extern const char store_fence_lua[];
 
 struct store {
     const struct store_options *opt;
     struct store_shared *sh;
     redisContext *ctx;
+    char host[SENTINEL_HOST_MAX]; /* where ctx is, or the last dial went */
+    int port;
+    unsigned long long gen;  /* sh->generation when the dial began */
     unsigned seed;           /* jitter */
     long long clock_skew_ms; /* Redis' clock minus ours, from the dial */
     char publish_sha[SHA_SIZE];
@@ -37,6 +42,14 @@ struct store {
 static const char *const busy_prefixes[] = {
     "LOADING", "BUSY",     "MASTERDOWN", "READONLY",    "OOM",
     "MISCONF", "TRYAGAIN", "NOREPLICAS", "CLUSTERDOWN", "DEADLINE"};
+/* Of those, the ones that say this node is no longer the primary, or is
+ * cut off from its replicas (Sentinel may be moving the primary). */
+static const char *const moved_prefixes[] = {"READONLY", "NOREPLICAS"};
+
+static bool with_sentinels(const struct store_options *o)
+{
+    return o->sentinels && o->sentinels->n > 0;
+}
 
 static long long now_ms(void)
 {
@@ -69,6 +82,43 @@ void store_shared_init(struct store_shared *sh, int backoff_min_ms)
     atomic_init(&sh->reconnects, 0);
     atomic_init(&sh->errors, 0);
     atomic_init(&sh->connects, 0);
+    atomic_init(&sh->generation, 0);
+    atomic_init(&sh->failovers, 0);
+    atomic_init(&sh->fences, 0);
+    atomic_init(&sh->unconfirmed, 0);
+    atomic_init(&sh->next_sentinel, 0);
+    pthread_mutex_init(&sh->primary_lock, NULL);
+    sh->primary[0] = '\0';
+    sh->watch = NULL;
+}
+
+/* On the watch thread: every worker leaves the old primary. */
+static void on_switch(void *user, const struct sentinel_addr *primary)
+{
+    struct store_shared *sh = user;
+
+    (void)primary; /* the next dial asks the sentinels again */
+    atomic_fetch_add(&sh->generation, 1);
+}
+
+int store_shared_start(struct store_shared *sh, const struct store_options *opt)
+{
+    struct sentinel_timeouts t = {opt->connect_timeout_ms, opt->timeout_ms};
+
+    if (!with_sentinels(opt))
+        return 0;
+    /* A PING a second: a sentinel that went silent is left within about
+     * a second and a timeout. */
+    sh->watch = sentinel_watch_start(opt->sentinels, opt->master_name, &t, 1000,
+                                     on_switch, sh);
+    return sh->watch ? 0 : -1;
+}
+
+void store_shared_cleanup(struct store_shared *sh)
+{
+    sentinel_watch_stop(sh->watch);
+    sh->watch = NULL;
+    pthread_mutex_destroy(&sh->primary_lock);
 }
 
 /* ==== link state ==== */
@@ -84,15 +134,14 @@ static void mark_down(struct store *s, const char *why)
 
     if (atomic_exchange(&s->sh->retry_at_ms, now_ms() + wait) == 0)
         log_warn("store", "event=redis_down host=%s port=%d error=\"%s\"",
-                 s->opt->host, s->opt->port, why);
+                 s->host, s->port, why);
     atomic_store(&s->sh->backoff_ms, next);
 }
 
 static void mark_up(struct store *s)
 {
     if (atomic_exchange(&s->sh->retry_at_ms, 0) != 0)
-        log_info("store", "event=redis_up host=%s port=%d", s->opt->host,
-                 s->opt->port);
+        log_info("store", "event=redis_up host=%s port=%d", s->host, s->port);
     atomic_store(&s->sh->backoff_ms, s->opt->backoff_min_ms);
 }
 
@@ -114,17 +163,46 @@ static bool link_stale(const redisContext *c)
     return poll(&p, 1, 0) != 0;
 }
 
-static bool reply_is_busy(const redisReply *r)
+/*
+ * The node a sentinel named turned out not to take writes: that sentinel
+ * may not have heard of a failover yet, so the next dial asks another.
+ */
+static void wrong_primary(struct store *s)
 {
-    size_t n = sizeof(busy_prefixes) / sizeof(busy_prefixes[0]);
+    atomic_fetch_add(&s->sh->next_sentinel, 1);
+}
 
+static bool has_prefix(const redisReply *r, const char *const *prefixes,
+                       size_t n)
+{
     for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(busy_prefixes[i]);
+        size_t k = strlen(prefixes[i]);
 
-        if (r->len >= k && memcmp(r->str, busy_prefixes[i], k) == 0)
+        if (r->len >= k && memcmp(r->str, prefixes[i], k) == 0)
             return true;
     }
     return false;
+}
+
+static bool reply_is_busy(const redisReply *r)
+{
+    return has_prefix(r, busy_prefixes,
+                      sizeof(busy_prefixes) / sizeof(busy_prefixes[0]));
+}
+
+/*
+ * With Sentinels, an answer that says the primary is elsewhere (or about
+ * to be) ends this link: the next call dials whoever the sentinels name.
+ */
+static void leave_if_moved(struct store *s, const redisReply *r)
+{
+    if (!with_sentinels(s->opt) || r->type != REDIS_REPLY_ERROR ||
+        !has_prefix(r, moved_prefixes,
+                    sizeof(moved_prefixes) / sizeof(moved_prefixes[0])))
+        return;
+    wrong_primary(s);
+    mark_down(s, r->str);
+    drop(s);
 }
 
 static bool reply_is_noscript(const redisReply *r)
@@ -133,32 +211,83 @@ static bool reply_is_noscript(const redisReply *r)
            memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+/* WAIT numreplicas timeout, sent in the same write as the step. */
+struct wait_cmd {
+    char replicas[12];
+    char timeout[12];
+    const char *argv[3];
+    size_t lens[3];
+};
+
+static struct wait_cmd *wait_cmd_init(struct wait_cmd *w,
+                                      const struct store_options *o)
+{
+    if (o->min_replicas <= 0)
+        return NULL;
+    snprintf(w->replicas, sizeof(w->replicas), "%d", o->min_replicas);
+    snprintf(w->timeout, sizeof(w->timeout), "%d", o->wait_timeout_ms);
+    w->argv[0] = "WAIT";
+    w->argv[1] = w->replicas;
+    w->argv[2] = w->timeout;
+    for (int i = 0; i < 3; i++)
+        w->lens[i] = strlen(w->argv[i]);
+    return w;
+}
+
+static void link_failed(struct store *s)
+{
+    atomic_fetch_add(&s->sh->errors, 1);
+    mark_down(s, s->ctx->errstr[0] ? s->ctx->errstr : "no reply");
+    drop(s);
+}
+
+/* WAIT's answer: the replicas that confirmed, or -1 when none came. */
+static long long read_wait(struct store *s)
+{
+    void *reply = NULL;
+    long long n = -1;
+
+    if (redisGetReply(s->ctx, &reply) != REDIS_OK || !reply) {
+        link_failed(s);
+        return -1;
+    }
+    if (((redisReply *)reply)->type == REDIS_REPLY_INTEGER)
+        n = ((redisReply *)reply)->integer;
+    freeReplyObject(reply);
+    return n;
+}
+
 /*
- * One command; NULL when no reply came (the link is then dropped and the
- * backoff started). *written tells whether the whole command had gone out
- * before that: only then can Redis have run it, since Redis runs nothing
- * of a command it has not read to its end.
+ * One command, followed by WAIT in the same write when w is given (its
+ * answer in *acked: the replicas that confirmed, -1 when none came). NULL
+ * when no reply came (the link is then dropped and the backoff started).
+ * *written tells whether the whole command had gone out before that:
+ * only then can Redis have run it, since Redis runs nothing of a command
+ * it has not read to its end.
  */
 static redisReply *command_sent(struct store *s, int argc, const char **argv,
-                                const size_t *lens, bool *written)
+                                const size_t *lens, struct wait_cmd *w,
+                                long long *acked, bool *written)
 {
     void *reply = NULL;
     int done = 0;
 
     *written = false;
-    if (redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK)
+    if (redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK ||
+        (w && redisAppendCommandArgv(s->ctx, 3, w->argv, w->lens) != REDIS_OK))
         goto out_failed;
     do {
         if (redisBufferWrite(s->ctx, &done) != REDIS_OK)
             goto out_failed;
     } while (!done);
     *written = true;
-    if (redisGetReply(s->ctx, &reply) == REDIS_OK && reply)
-        return reply;
+    if (redisGetReply(s->ctx, &reply) != REDIS_OK || !reply)
+        goto out_failed;
+    if (w)
+        *acked = read_wait(s);
+    return reply;
 out_failed:
-    atomic_fetch_add(&s->sh->errors, 1);
-    mark_down(s, s->ctx->errstr[0] ? s->ctx->errstr : "no reply");
-    drop(s);
+    link_failed(s);
     return NULL;
 }
 
@@ -167,7 +296,7 @@ static redisReply *command(struct store *s, int argc, const char **argv,
 {
     bool written;
 
-    return command_sent(s, argc, argv, lens, &written);
+    return command_sent(s, argc, argv, lens, NULL, NULL, &written);
 }
 
 /* SCRIPT LOAD src into sha. Returns STORE_OK or the failure. */
@@ -226,12 +355,155 @@ static enum store_err measure_skew(struct store *s)
     return rc;
 }
 
+/*
+ * Where to dial: REDIS_HOST, or the primary the sentinels name now. The
+ * generation is taken first, so a switch announced during the dial is
+ * not missed.
+ */
+static enum store_err locate(struct store *s)
+{
+    const struct store_options *o = s->opt;
+    struct sentinel_timeouts t = {o->connect_timeout_ms, o->timeout_ms};
+    size_t start = atomic_load(&s->sh->next_sentinel);
+    struct sentinel_addr a;
+    char why[256];
+
+    s->gen = atomic_load(&s->sh->generation);
+    if (!with_sentinels(o)) {
+        snprintf(s->host, sizeof(s->host), "%s", o->host);
+        s->port = o->port;
+        return STORE_OK;
+    }
+    if (sentinel_ask(o->sentinels, o->master_name, &t, &start, &a, why,
+                     sizeof(why)) != SENTINEL_OK) {
+        atomic_fetch_add(&s->sh->dials_failed, 1);
+        mark_down(s, why);
+        return STORE_ERR_DOWN;
+    }
+    atomic_store(&s->sh->next_sentinel, (unsigned)start);
+    memcpy(s->host, a.host, sizeof(s->host));
+    s->port = a.port;
+    return STORE_OK;
+}
+
+/* The node answers ROLE with "master": it takes writes (or says why not). */
+static enum store_err check_role(struct store *s)
+{
+    const char *argv[] = {"ROLE"};
+    size_t lens[] = {4};
+    redisReply *r = command(s, 1, argv, lens);
+    bool primary;
+
+    if (!r)
+        return STORE_ERR_DOWN;
+    primary = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+              r->element[0]->type == REDIS_REPLY_STRING &&
+              sentinel_role_is_primary(r->element[0]->str, r->element[0]->len);
+    freeReplyObject(r);
+    if (primary)
+        return STORE_OK;
+    wrong_primary(s);
+    mark_down(s, "the node Sentinel named is not the primary (ROLE)");
+    drop(s);
+    return STORE_ERR_DOWN;
+}
+
+/* This primary's replication id (INFO replication), for the fence. */
+static enum store_err replication_id(struct store *s, char *id, size_t cap)
+{
+    const char *argv[] = {"INFO", "replication"};
+    size_t lens[] = {4, 11};
+    redisReply *r = command(s, 2, argv, lens);
+    bool found;
+
+    if (!r)
+        return STORE_ERR_DOWN;
+    found = r->type == REDIS_REPLY_STRING &&
+            sentinel_info_field(r->str, r->len, "master_replid", id, cap);
+    freeReplyObject(r);
+    return found ? STORE_OK : STORE_ERR_REPLY;
+}
+
+/* fcgi/fence.lua on this primary: its counter jumps once, before any id. */
+static enum store_err fence(struct store *s)
+{
+    char id[64];
+    char jump[24];
+    const char *argv[7] = {
+        "EVAL", store_fence_lua, "2", CHAT_KEY_COUNTER, CHAT_KEY_FENCE, id,
+        jump};
+    size_t lens[7];
+    enum store_err rc = replication_id(s, id, sizeof(id));
+    redisReply *r;
+
+    if (rc != STORE_OK)
+        return rc;
+    snprintf(jump, sizeof(jump), "%lld", CHAT_ID_FENCE);
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    r = command(s, 7, argv, lens);
+    if (!r)
+        return STORE_ERR_DOWN;
+    rc = r->type == REDIS_REPLY_INTEGER ? STORE_OK : STORE_ERR_DOWN;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        atomic_fetch_add(&s->sh->fences, 1);
+        log_info("store", "event=counter_fenced host=%s port=%d jump=%lld",
+                 s->host, s->port, CHAT_ID_FENCE);
+    } else if (rc != STORE_OK) {
+        wrong_primary(s);
+        log_warn("store", "event=fence_failed error=\"%.200s\"",
+                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* A dial reached host:port: count it when the primary moved there. */
+static void note_primary(struct store *s)
+{
+    char now[sizeof(s->sh->primary)];
+
+    snprintf(now, sizeof(now), "%s:%d", s->host, s->port);
+    pthread_mutex_lock(&s->sh->primary_lock);
+    if (strcmp(now, s->sh->primary) != 0) {
+        if (s->sh->primary[0]) {
+            atomic_fetch_add(&s->sh->failovers, 1);
+            log_warn("store", "event=primary_moved from=%s to=%s",
+                     s->sh->primary, now);
+        }
+        memcpy(s->sh->primary, now, sizeof(now));
+    }
+    pthread_mutex_unlock(&s->sh->primary_lock);
+}
+
+/* Through Sentinel the node must be the primary, its counter fenced. */
+static enum store_err greet(struct store *s)
+{
+    enum store_err rc = STORE_OK;
+
+    if (with_sentinels(s->opt)) {
+        rc = check_role(s);
+        if (rc == STORE_OK)
+            rc = fence(s);
+    }
+    if (rc == STORE_OK)
+        rc = measure_skew(s);
+    if (rc == STORE_OK)
+        rc = load_script(s, store_publish_lua, s->publish_sha);
+    if (rc == STORE_OK)
+        rc = load_script(s, store_ratelimit_lua, s->rate_sha);
+    return rc;
+}
+
 static enum store_err dial(struct store *s)
 {
-    redisContext *c = redisConnectWithTimeout(
-        s->opt->host, s->opt->port, tv_ms(s->opt->connect_timeout_ms));
-    enum store_err rc;
+    redisContext *c;
+    enum store_err rc = locate(s);
 
+    if (rc != STORE_OK)
+        return rc;
+    c = redisConnectWithTimeout(s->host, s->port,
+                                tv_ms(s->opt->connect_timeout_ms));
     if (!c || c->err) {
         atomic_fetch_add(&s->sh->dials_failed, 1);
         mark_down(s, c ? c->errstr : "out of memory");
@@ -245,19 +517,17 @@ static enum store_err dial(struct store *s)
         return STORE_ERR_DOWN;
     }
     s->ctx = c;
-    rc = measure_skew(s);
-    if (rc == STORE_OK)
-        rc = load_script(s, store_publish_lua, s->publish_sha);
-    if (rc == STORE_OK)
-        rc = load_script(s, store_ratelimit_lua, s->rate_sha);
+    rc = greet(s);
     if (rc != STORE_OK) {
         /* A link that failed was already marked down by command(). */
         if (s->ctx) {
-            mark_down(s, "SCRIPT LOAD refused");
+            mark_down(s, "the greeting was refused");
             drop(s);
         }
         return rc;
     }
+    if (with_sentinels(s->opt))
+        note_primary(s);
     atomic_fetch_add(&s->sh->connects, 1);
     if (s->ever_up)
         atomic_fetch_add(&s->sh->reconnects, 1);
@@ -273,6 +543,9 @@ enum store_err store_connect(struct store *s)
     if (retry_at && now_ms() < retry_at)
         return STORE_ERR_DOWN;
     if (s->ctx && link_stale(s->ctx))
+        drop(s);
+    /* Sentinel announced a new primary since this link was dialled. */
+    if (s->ctx && s->gen != atomic_load(&s->sh->generation))
         drop(s);
     return s->ctx ? STORE_OK : dial(s);
 }
@@ -319,6 +592,7 @@ enum store_err store_probe_write(struct store *s, bool *answered, char *why,
     if (!r)
         return STORE_ERR_DOWN;
     *answered = true;
+    leave_if_moved(s, r);
     rc = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0
              ? STORE_OK
              : STORE_ERR_DOWN;
@@ -330,25 +604,31 @@ enum store_err store_probe_write(struct store *s, bool *answered, char *why,
 
 /*
  * EVALSHA on a connected link, reloading the script once on NOSCRIPT (Redis
- * restarted without it). argv[1] must be the script's sha buffer,
- * refreshed by the reload. Returns the reply (caller frees) or NULL with
- * *rc set: STORE_ERR_UNKNOWN when the command went out whole and no reply
- * came, STORE_ERR_DOWN when it did not go out or Redis refused it busy,
+ * restarted without it), followed by WAIT when w is given (*acked as in
+ * command_sent()). argv[1] must be the script's sha buffer, refreshed by
+ * the reload. Returns the reply (caller frees) or NULL with *rc set:
+ * STORE_ERR_UNKNOWN when the command went out whole and no reply came,
+ * STORE_ERR_DOWN when it did not go out or Redis refused it busy,
  * STORE_ERR_REPLY for any other error reply.
  */
 static redisReply *evalsha(struct store *s, const char *src, char *sha,
                            int argc, const char **argv, const size_t *lens,
+                           struct wait_cmd *w, long long *acked,
                            enum store_err *rc)
 {
     bool written = false;
-    redisReply *r = command_sent(s, argc, argv, lens, &written);
+    redisReply *r = command_sent(s, argc, argv, lens, w, acked, &written);
 
     if (r && reply_is_noscript(r)) {
         freeReplyObject(r);
+        if (!s->ctx) {
+            *rc = STORE_ERR_DOWN; /* WAIT's answer never came: redial */
+            return NULL;
+        }
         *rc = load_script(s, src, sha);
         if (*rc != STORE_OK)
             return NULL;
-        r = command_sent(s, argc, argv, lens, &written);
+        r = command_sent(s, argc, argv, lens, w, acked, &written);
     }
     if (!r) {
         *rc = written ? STORE_ERR_UNKNOWN : STORE_ERR_DOWN;
@@ -358,6 +638,8 @@ static redisReply *evalsha(struct store *s, const char *src, char *sha,
         *rc = reply_is_busy(r) ? STORE_ERR_DOWN : STORE_ERR_REPLY;
         if (*rc == STORE_ERR_REPLY)
             log_error("store", "event=script_error error=\"%.200s\"", r->str);
+        if (s->ctx)
+            leave_if_moved(s, r);
         freeReplyObject(r);
         return NULL;
     }
@@ -399,6 +681,9 @@ static enum store_err publish_reply(const redisReply *r, bool keyed,
             goto out_unexpected;
         if (is_string(r->element[1], "conflict"))
             return STORE_ERR_CONFLICT;
+        /* A replay whose confirming write was refused (no replica). */
+        if (is_string(r->element[1], "unconfirmed"))
+            return STORE_ERR_UNKNOWN;
         out->replayed = is_string(r->element[1], "replay");
         if (!out->replayed && !is_string(r->element[1], "new"))
             goto out_unexpected;
@@ -412,11 +697,16 @@ out_unexpected:
     return STORE_ERR_UNKNOWN;
 }
 
-/* How long from now the script may still start: see store_publish(). */
+/*
+ * How long from now the script may still start: see store_publish(). WAIT
+ * takes its time after the step, within the same command timeout.
+ */
 static long long deadline_ms(const struct store *s)
 {
+    int wait = s->opt->min_replicas > 0 ? s->opt->wait_timeout_ms : 0;
+
     return wall_ms() + s->clock_skew_ms + s->opt->timeout_ms -
-           s->opt->timeout_ms / 4;
+           s->opt->timeout_ms / 4 - wait;
 }
 
 /* The EVALSHA of publish.lua for one message, with the buffers it uses. */
@@ -425,8 +715,8 @@ struct publish_call {
     char deadline[24];
     char ttl[24];
     char key[sizeof(CHAT_KEY_IDEM_PREFIX) + CHAT_IDEM_MAX];
-    const char *argv[12];
-    size_t lens[12];
+    const char *argv[13];
+    size_t lens[13];
     int argc;
 };
 
@@ -462,16 +752,38 @@ static void publish_call_init(struct publish_call *c, const struct store *s,
     c->argv[n++] = c->deadline;
     if (keyed)
         c->argv[n++] = c->ttl;
+    /* A replay is confirmed like a first send: it writes, then waits. */
+    if (keyed && s->opt->min_replicas > 0)
+        c->argv[n++] = "1";
     for (int i = 0; i < n; i++)
         c->lens[i] = c->argv[i] == m->json ? m->len : strlen(c->argv[i]);
     c->lens[1] = SHA_SIZE - 1;
     c->argc = n;
 }
 
+/*
+ * The step ran and answered; too few replicas confirmed it. It is on
+ * the primary and was published, and a failover before the replicas
+ * catch up would lose it: the sender cannot be told either way.
+ */
+static enum store_err unconfirmed(struct store *s, long long acked,
+                                  struct store_published *out)
+{
+    atomic_fetch_add(&s->sh->unconfirmed, 1);
+    log_warn("store", "event=wait_short replicas=%lld wanted=%d", acked,
+             s->opt->min_replicas);
+    free(out->text);
+    out->text = NULL;
+    return STORE_ERR_UNKNOWN;
+}
+
 enum store_err store_publish(struct store *s, const struct store_message *m,
                              struct store_published *out)
 {
     struct publish_call c;
+    struct wait_cmd wc;
+    struct wait_cmd *w = wait_cmd_init(&wc, s->opt);
+    long long acked = -1;
     enum store_err rc;
     redisReply *r;
 
@@ -481,12 +793,14 @@ enum store_err store_publish(struct store *s, const struct store_message *m,
     if (rc != STORE_OK)
         return rc;
     publish_call_init(&c, s, m);
-    r = evalsha(s, store_publish_lua, s->publish_sha, c.argc, c.argv, c.lens,
-                &rc);
+    r = evalsha(s, store_publish_lua, s->publish_sha, c.argc, c.argv, c.lens, w,
+                &acked, &rc);
     if (!r)
         return rc;
     rc = publish_reply(r, m->idem_len > 0, out);
     freeReplyObject(r);
+    if (rc == STORE_OK && w && acked < s->opt->min_replicas)
+        rc = unconfirmed(s, acked, out);
     return rc;
 }
 
@@ -513,7 +827,8 @@ enum store_err store_rate_take(struct store *s, const char *client, size_t len,
         lens[i] = strlen(argv[i]);
     lens[1] = SHA_SIZE - 1;
     lens[3] = (size_t)klen;
-    r = evalsha(s, store_ratelimit_lua, s->rate_sha, 6, argv, lens, &rc);
+    r = evalsha(s, store_ratelimit_lua, s->rate_sha, 6, argv, lens, NULL, NULL,
+                &rc);
     /* Nothing is published here, so a lost reply only costs a token. */
     if (!r)
         return rc == STORE_ERR_UNKNOWN ? STORE_ERR_DOWN : rc;

@@ -4,6 +4,13 @@
  * optional token bucket (fcgi/ratelimit.lua). This is the only file of
  * fcgi/ that includes hiredis.
  *
+ * With Sentinels (store_options.sentinels) every dial asks them for the
+ * primary (common/sentinel_client.h), checks with ROLE that the node is
+ * it, fences the id counter on a primary new to it (fcgi/fence.lua),
+ * and a thread follows +switch-master so that every worker leaves the
+ * old primary before its next command. A READONLY or NOREPLICAS answer
+ * drops the link too: the next dial asks again.
+ *
  * Every call is bounded in time: connecting by connect_timeout_ms, each
  * command by timeout_ms. A broken connection is dropped and dialled again
  * on a later call; while Redis is known to be down, calls fail at once
@@ -14,7 +21,9 @@
 #define SEND_STORE_H
 
 #include "chat_msg.h"
+#include "sentinel.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +58,15 @@ struct store_shared {
     atomic_ullong reconnects; /* successful dials after the first */
     atomic_ullong errors;     /* commands that failed on a live link */
     atomic_ullong connects;
+    /* With Sentinels: */
+    atomic_ullong generation;  /* +switch-master messages: leave the old */
+    atomic_ullong failovers;   /* dials that found another primary */
+    atomic_ullong fences;      /* times this process fenced the counter */
+    atomic_ullong unconfirmed; /* publishes WAIT could not confirm */
+    atomic_uint next_sentinel; /* ask this one first */
+    pthread_mutex_t primary_lock;
+    char primary[SENTINEL_HOST_MAX + 8]; /* "host:port" of the last dial */
+    struct sentinel_watch *watch;
 };
 
 struct store_options {
@@ -59,12 +77,28 @@ struct store_options {
     int backoff_min_ms;
     int backoff_max_ms;
     long long history_max; /* MAXLEN ~ of the stream */
+    /* NULL or empty: one Redis at host:port. Borrowed, like host. */
+    const struct sentinel_list *sentinels;
+    const char *master_name;
+    int min_replicas;    /* WAIT for this many after the step; 0: none */
+    int wait_timeout_ms; /* at most this long */
 };
 
 struct store;
 
 /* Zero the counters and start with no backoff. */
 void store_shared_init(struct store_shared *sh, int backoff_min_ms);
+
+/*
+ * With Sentinels in opt: start following +switch-master (a thread).
+ * opt and sh are borrowed until store_shared_cleanup(). 0, or -1 when
+ * no thread can be started. Without Sentinels: nothing, 0.
+ */
+CHAT_WUR int store_shared_start(struct store_shared *sh,
+                                const struct store_options *opt);
+
+/* Stop following and free what init and start made. */
+void store_shared_cleanup(struct store_shared *sh);
 
 /*
  * A store that dials on first use. opt and sh are borrowed and must
@@ -113,10 +147,14 @@ struct store_published {
  * keep is true, publish it, and remember it under the idempotency key.
  * A key that already holds the same message (same name, email, topic,
  * content and ephemeral) gives that message back with replayed set, and
- * nothing is done. On STORE_OK the caller free()s out->text. Errors:
- * STORE_ERR_DOWN (nothing was done), STORE_ERR_UNKNOWN (the command went
- * out and no usable answer came back, or the answer could not be copied:
- * it may have run), STORE_ERR_CONFLICT (the key holds a different
+ * nothing is done. With min_replicas, WAIT follows the step, and
+ * STORE_OK means that many replicas have the message (and its key; a
+ * replay waits for them too). On STORE_OK the caller free()s out->text.
+ * Errors: STORE_ERR_DOWN (nothing was done), STORE_ERR_UNKNOWN (the
+ * command went out and no usable answer came back, or the answer could
+ * not be copied: it may have run; or it ran on the primary and too few
+ * replicas confirmed it in time: a failover may still lose it),
+ * STORE_ERR_CONFLICT (the key holds a different
  * message: nothing was done), STORE_ERR_REPLY (the script failed with an
  * error: nothing was published, though an id may have been spent).
  */

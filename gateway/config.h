@@ -7,6 +7,7 @@
 
 #include "clientaddr.h"
 #include "frame.h"
+#include "sentinel.h"
 
 #define GW_CONFIG_STR_MAX 256
 
@@ -15,6 +16,10 @@ struct gw_config {
     long long port;
     char redis_host[GW_CONFIG_STR_MAX];
     long long redis_port;
+    /* "": one Redis at redis_host; else Sentinels that name the primary */
+    char redis_sentinels[GW_CONFIG_STR_MAX * 4];
+    struct sentinel_list sentinels; /* redis_sentinels, parsed */
+    char redis_master_name[SENTINEL_NAME_MAX + 1];
     char log_level[16];
     char id[GW_CONFIG_STR_MAX];                  /* presence field name */
     char allowed_origins[GW_CONFIG_STR_MAX * 4]; /* "" = same host */

@@ -3,9 +3,11 @@
 #include "log.h"
 #include "redis_lws.h"
 #include "resolve.h"
+#include "sentinel.h"
 
 #include <async.h>
 #include <hiredis.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@ struct gw_link {
     uint64_t reconnects;
     struct gw_timer *retry;
     struct gw_timer *deadline;
+    char peer[GW_ADDR_MAX + 8]; /* of ac */
 };
 
 static long long backoff_ms(struct gw_link *l)
@@ -62,6 +65,30 @@ static void lost(struct gw_link *l, const char *why)
         l->ev->lost(l->user, why);
 }
 
+static void hand_over(struct gw_link *l)
+{
+    l->handed = 1;
+    l->ev->connected(l->user, l->ac);
+}
+
+/* Through Sentinel: only the primary is handed over (never write to a
+ * node that was demoted, or to a replica a stale answer named). */
+static void on_role(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct gw_link *l = priv;
+    const redisReply *r = reply;
+
+    if (!r || l->ac != ac)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_STRING &&
+        sentinel_role_is_primary(r->element[0]->str, r->element[0]->len)) {
+        hand_over(l);
+        return;
+    }
+    gw_link_drop(l, "the node is not the primary (ROLE)");
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     struct gw_link *l = ac->data;
@@ -73,8 +100,12 @@ static void on_connect(const redisAsyncContext *ac, int status)
         lost(l, ac->errstr[0] ? ac->errstr : "connect failed");
         return;
     }
-    l->handed = 1;
-    l->ev->connected(l->user, l->ac);
+    if (!l->cfg->via_sentinel) {
+        hand_over(l);
+        return;
+    }
+    if (redisAsyncCommand(l->ac, on_role, l, "ROLE") != REDIS_OK)
+        gw_link_drop(l, "cannot ask ROLE");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -88,9 +119,9 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     lost(l, ac->errstr[0] ? ac->errstr : "disconnected");
 }
 
-static void dial(struct gw_link *l, const char *addr)
+static void dial(struct gw_link *l, const char *addr, int port)
 {
-    redisAsyncContext *ac = redisAsyncConnect(addr, l->cfg->port);
+    redisAsyncContext *ac = redisAsyncConnect(addr, port);
 
     if (!ac || ac->err || gw_redis_lws_attach(ac, l->vh)) {
         const char *why = ac && ac->err ? ac->errstr : "cannot attach";
@@ -103,13 +134,15 @@ static void dial(struct gw_link *l, const char *addr)
     ac->data = l;
     l->ac = ac;
     l->state = LINK_CONNECTING;
+    snprintf(l->peer, sizeof(l->peer), "%s:%d", addr, port);
     /* TCP keepalive notices a peer that vanished without a word. */
     (void)redisEnableKeepAlive(&ac->c);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
-static void on_resolved(void *user, const char *addr, const char *error)
+static void on_resolved(void *user, const char *addr, int port,
+                        const char *error)
 {
     struct gw_link *l = user;
 
@@ -118,9 +151,9 @@ static void on_resolved(void *user, const char *addr, const char *error)
         lost(l, error);
         return;
     }
-    log_debug("redis", "event=resolved link=%s host=%s addr=%s", l->name,
-              l->cfg->host, addr);
-    dial(l, addr);
+    log_debug("redis", "event=resolved link=%s addr=%s port=%d", l->name, addr,
+              port);
+    dial(l, addr, port);
 }
 
 static void retry_cb(void *user)
@@ -129,7 +162,10 @@ static void retry_cb(void *user)
 
     l->state = LINK_RESOLVING;
     gw_timer_schedule(l->deadline, l->cfg->connect_timeout_ms);
-    l->lookup = gw_resolve(l->res, l->cfg->host, on_resolved, l);
+    l->lookup =
+        l->cfg->via_sentinel
+            ? gw_resolve_primary(l->res, on_resolved, l)
+            : gw_resolve(l->res, l->cfg->host, l->cfg->port, on_resolved, l);
     if (!l->lookup)
         lost(l, "cannot start the lookup");
 }
@@ -245,4 +281,25 @@ int gw_link_is_up(const struct gw_link *l)
 uint64_t gw_link_reconnects(const struct gw_link *l)
 {
     return l->reconnects;
+}
+
+void gw_link_retarget(struct gw_link *l, const char *why)
+{
+    if (l->ac) {
+        gw_link_drop(l, why);
+        return;
+    }
+    if (l->state == LINK_RESOLVING) {
+        /* Its answer may predate the switch: ask again. */
+        gw_lookup_cancel(l->lookup);
+        l->lookup = NULL;
+        gw_timer_cancel(l->deadline);
+    }
+    l->attempt = 0;
+    gw_timer_schedule(l->retry, 0);
+}
+
+const char *gw_link_peer(const struct gw_link *l)
+{
+    return l->ac ? l->peer : "";
 }

@@ -7,6 +7,12 @@
  * drops, is dialled again after a jittered exponential backoff, with a
  * fresh lookup each time (the name may point elsewhere by then).
  *
+ * With via_sentinel the address is the primary the sentinels name now
+ * (resolve.h asks them on its thread), and the link checks with ROLE
+ * that the node it reached is the primary before handing it over; a
+ * replica is dropped and dialled again. gw_link_retarget() follows a
+ * +switch-master at once.
+ *
  * Replies of a connection that is gone come back NULL through hiredis;
  * owners tell current replies from stale ones with gw_link_owns().
  */
@@ -28,6 +34,7 @@ struct gw_link_config {
     long long connect_timeout_ms; /* lookup, connect and greeting */
     long long backoff_min_ms;
     long long backoff_max_ms;
+    int via_sentinel; /* host and port unused: ask the resolver's sentinels */
 };
 
 struct gw_link_events {
@@ -72,5 +79,14 @@ int gw_link_is_up(const struct gw_link *l);
 
 /* Times the link came up again after having been up. */
 uint64_t gw_link_reconnects(const struct gw_link *l);
+
+/*
+ * The primary moved: leave the connection (lost() runs) and dial again
+ * soon, or dial now if waiting; a lookup under way is asked anew.
+ */
+void gw_link_retarget(struct gw_link *l, const char *why);
+
+/* "address:port" of the current connection (up or greeting), else "". */
+const char *gw_link_peer(const struct gw_link *l);
 
 #endif

@@ -8,6 +8,7 @@
 #include <async.h>
 #include <hiredis.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PRESENCE_KEY "presence:gateways"
 
@@ -29,6 +30,12 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 
     if (!reply || !gw_link_owns(p->cmd, ac))
         return;
+    /* The node was demoted under us: find the primary again. */
+    if (((redisReply *)reply)->type == REDIS_REPLY_ERROR &&
+        strncmp(((redisReply *)reply)->str, "READONLY", 8) == 0) {
+        gw_link_drop(p->cmd, "READONLY: the node is no longer the primary");
+        return;
+    }
     others = gw_presence_parse(reply);
     if (others < 0) {
         log_warn("presence", "event=bad_reply type=%d",

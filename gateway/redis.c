@@ -8,6 +8,7 @@
 #include "order.h"
 #include "payload.h"
 #include "presence.h"
+#include "primary.h"
 #include "redis_lws.h"
 #include "resolve.h"
 #include "stream.h"
@@ -37,6 +38,9 @@ struct gw_redis {
     struct gw_presence *presence;
     struct gw_presence_config presence_cfg;
     struct gw_watchdog *watchdog;
+    struct gw_primary *primary; /* follows +switch-master (Sentinel) */
+    uint64_t failovers;         /* the cmd link came up at a new primary */
+    char last_primary[GW_ADDR_MAX + 8];
     uint64_t invalid;   /* live payloads that failed their checks */
     uint64_t forwarded; /* messages handed to the feed */
     char heartbeat[GW_CONFIG_STR_MAX + sizeof(HEARTBEAT_PREFIX)];
@@ -209,12 +213,28 @@ static int hello_ok(struct gw_redis *r, struct gw_link *l,
     return 1;
 }
 
+/* Through Sentinel: count a move each time the primary is elsewhere. */
+static void note_primary(struct gw_redis *r)
+{
+    const char *now = gw_link_peer(r->cmd);
+
+    if (!r->link_cfg.via_sentinel || strcmp(now, r->last_primary) == 0)
+        return;
+    if (r->last_primary[0]) {
+        r->failovers++;
+        log_warn("redis", "event=primary_moved from=%s to=%s", r->last_primary,
+                 now);
+    }
+    snprintf(r->last_primary, sizeof(r->last_primary), "%s", now);
+}
+
 static void cmd_hello(redisAsyncContext *ac, void *reply, void *priv)
 {
     struct gw_redis *r = priv;
 
     if (!hello_ok(r, r->cmd, ac, reply))
         return;
+    note_primary(r);
     gw_order_cmd_up(r->order);
     gw_presence_refresh(r->presence);
 }
@@ -287,10 +307,23 @@ static const struct gw_order_ops order_ops = {order_forward, order_fetch,
 static const struct gw_presence_events presence_events = {presence_count,
                                                           presence_others};
 
+/* Sentinel announced a new primary: every link goes there now. */
+static void primary_moved(void *user)
+{
+    struct gw_redis *r = user;
+
+    log_info("redis", "event=switch_master");
+    gw_link_retarget(r->sub, "the primary moved (+switch-master)");
+    gw_link_retarget(r->cmd, "the primary moved (+switch-master)");
+    gw_link_retarget(r->hist, "the primary moved (+switch-master)");
+}
+
 static int make_links(struct gw_redis *r, struct lws_context *ctx,
                       struct lws_vhost *vh)
 {
     const struct gw_config *cfg = r->cfg;
+    /* Each sentinel gets a share of the dial's time to answer. */
+    int sentinel_ms = (int)cfg->redis_connect_timeout_ms / 2;
 
     r->link_cfg = (struct gw_link_config){
         .host = cfg->redis_host,
@@ -298,9 +331,16 @@ static int make_links(struct gw_redis *r, struct lws_context *ctx,
         .connect_timeout_ms = cfg->redis_connect_timeout_ms,
         .backoff_min_ms = cfg->redis_backoff_min_ms,
         .backoff_max_ms = cfg->redis_backoff_max_ms,
+        .via_sentinel = cfg->sentinels.n > 0,
     };
     r->resolver = gw_resolver_new(gw_loop_wake, ctx);
-    if (!r->resolver)
+    if (!r->resolver || (r->link_cfg.via_sentinel &&
+                         gw_resolver_sentinels(r->resolver, &cfg->sentinels,
+                                               cfg->redis_master_name,
+                                               sentinel_ms, sentinel_ms)))
+        return -1;
+    r->primary = gw_primary_new(cfg, gw_loop_wake, ctx, primary_moved, r);
+    if (!r->primary)
         return -1;
     r->sub =
         gw_link_new(ctx, vh, r->resolver, &r->link_cfg, "sub", &sub_events, r);
@@ -364,6 +404,7 @@ void gw_redis_free(struct gw_redis *r)
         return;
     /* Links first: their pending callbacks run now, with no reply, while
      * the parts they would tell are still there. */
+    gw_primary_free(r->primary);
     gw_history_free(r->history);
     gw_link_free(r->sub);
     gw_link_free(r->cmd);
@@ -389,8 +430,10 @@ void gw_redis_presence_leave(struct gw_redis *r)
 
 void gw_redis_wake(struct gw_redis *r)
 {
-    if (r)
-        gw_resolver_poll(r->resolver);
+    if (!r)
+        return;
+    gw_resolver_poll(r->resolver);
+    gw_primary_poll(r->primary);
 }
 
 int gw_redis_ready(const struct gw_redis *r)
@@ -418,6 +461,7 @@ struct gw_redis_stats gw_redis_stats(const struct gw_redis *r)
         .invalid = r->invalid + hs.invalid,
         .cmd_timeouts = ws.cmd_timeouts,
         .sub_timeouts = ws.sub_timeouts,
+        .failovers = r->failovers,
     };
 
     return s;

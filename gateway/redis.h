@@ -9,6 +9,11 @@
  * events.message in strictly increasing id order, with every stored
  * message in between: after a resubscribe or a jump in ids the stream is
  * read from the last id forwarded, live messages merged in by id.
+ *
+ * With REDIS_SENTINELS the links find the primary through Sentinel, each
+ * checks ROLE before it is used, and a +switch-master (primary.h) sends
+ * all three to the new primary at once; the counter the new primary was
+ * fenced with (fcgi/fence.lua) is a jump in ids like any other.
  */
 #ifndef GW_REDIS_H
 #define GW_REDIS_H
@@ -49,6 +54,7 @@ struct gw_redis_stats {
     uint64_t invalid;            /* payloads or entries that failed checks */
     uint64_t cmd_timeouts;       /* PINGs unanswered */
     uint64_t sub_timeouts;       /* heartbeats not delivered */
+    uint64_t failovers;          /* moves to a new primary (Sentinel) */
 };
 
 struct gw_redis;

@@ -1,8 +1,11 @@
 #include "resolve.h"
 
+#include "sentinel_client.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,9 +18,12 @@ struct gw_lookup {
     gw_resolve_cb cb;
     void *user;
     int cancelled; /* under the lock */
+    int primary;   /* ask the sentinels for the host first */
+    int port;
     const char *error;
     char host[HOST_MAX];
     char addr[GW_ADDR_MAX];
+    char why[192]; /* what the sentinels said, when error points here */
 };
 
 struct list {
@@ -38,6 +44,12 @@ struct gw_resolver {
     int refs;
     void (*wake)(void *user);
     void *wake_user;
+    /* Set before the first primary lookup; then only the thread reads
+     * them (next_sentinel is the thread's alone). */
+    struct sentinel_list sentinels;
+    char master[SENTINEL_NAME_MAX + 1];
+    struct sentinel_timeouts sentinel_t;
+    size_t next_sentinel;
 };
 
 static void list_init(struct list *l)
@@ -97,11 +109,29 @@ static void finish_locked(struct gw_resolver *res, struct gw_lookup *lk)
     res->wake(res->wake_user);
 }
 
-static void lookup(struct gw_lookup *lk)
+/* On the thread: the sentinels name the primary's host and port. */
+static int ask_sentinels(struct gw_resolver *res, struct gw_lookup *lk)
+{
+    struct sentinel_addr a;
+
+    if (sentinel_ask(&res->sentinels, res->master, &res->sentinel_t,
+                     &res->next_sentinel, &a, lk->why,
+                     sizeof(lk->why)) != SENTINEL_OK) {
+        lk->error = lk->why;
+        return -1;
+    }
+    snprintf(lk->host, sizeof(lk->host), "%s", a.host);
+    lk->port = a.port;
+    return 0;
+}
+
+static void lookup(struct gw_resolver *res, struct gw_lookup *lk)
 {
     struct addrinfo hints, *ai = NULL;
     int rc;
 
+    if (lk->primary && ask_sentinels(res, lk))
+        return;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -135,7 +165,7 @@ static void *thread_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&res->lock);
-        lookup(lk);
+        lookup(res, lk);
         pthread_mutex_lock(&res->lock);
         finish_locked(res, lk);
     }
@@ -193,7 +223,7 @@ static int is_numeric(const char *host)
 }
 
 struct gw_lookup *gw_resolve(struct gw_resolver *res, const char *host,
-                             gw_resolve_cb cb, void *user)
+                             int port, gw_resolve_cb cb, void *user)
 {
     size_t n = strlen(host);
     struct gw_lookup *lk;
@@ -206,6 +236,7 @@ struct gw_lookup *gw_resolve(struct gw_resolver *res, const char *host,
     lk->res = res;
     lk->cb = cb;
     lk->user = user;
+    lk->port = port;
     memcpy(lk->host, host, n + 1);
     pthread_mutex_lock(&res->lock);
     /* A numeric address needs no thread, and must not queue behind a
@@ -217,6 +248,43 @@ struct gw_lookup *gw_resolve(struct gw_resolver *res, const char *host,
         list_push(&res->todo, lk);
         pthread_cond_signal(&res->cond);
     }
+    pthread_mutex_unlock(&res->lock);
+    return lk;
+}
+
+int gw_resolver_sentinels(struct gw_resolver *res,
+                          const struct sentinel_list *l, const char *master,
+                          int connect_ms, int io_ms)
+{
+    size_t n = strlen(master);
+
+    if (n > SENTINEL_NAME_MAX)
+        return -1;
+    pthread_mutex_lock(&res->lock);
+    res->sentinels = *l;
+    memcpy(res->master, master, n + 1);
+    res->sentinel_t = (struct sentinel_timeouts){connect_ms, io_ms};
+    pthread_mutex_unlock(&res->lock);
+    return 0;
+}
+
+struct gw_lookup *gw_resolve_primary(struct gw_resolver *res, gw_resolve_cb cb,
+                                     void *user)
+{
+    struct gw_lookup *lk;
+
+    if (res->sentinels.n == 0)
+        return NULL;
+    lk = calloc(1, sizeof(*lk));
+    if (!lk)
+        return NULL;
+    lk->res = res;
+    lk->cb = cb;
+    lk->user = user;
+    lk->primary = 1;
+    pthread_mutex_lock(&res->lock);
+    list_push(&res->todo, lk);
+    pthread_cond_signal(&res->cond);
     pthread_mutex_unlock(&res->lock);
     return lk;
 }
@@ -244,7 +312,7 @@ void gw_resolver_poll(struct gw_resolver *res)
     /* Only the loop cancels, and the thread no longer touches these. */
     while ((lk = list_pop(&ended))) {
         if (!lk->cancelled)
-            lk->cb(lk->user, lk->error ? NULL : lk->addr, lk->error);
+            lk->cb(lk->user, lk->error ? NULL : lk->addr, lk->port, lk->error);
         free(lk);
     }
 }

@@ -690,6 +690,8 @@ size_t gw_server_metrics(struct gw_server *srv, char *buf, size_t cap)
               "1 while all three Redis links are up."),
         COUNTER("chat_gw_redis_reconnects_total", rs.reconnects,
                 "Redis links established again after a loss."),
+        COUNTER("chat_gw_redis_failovers_total", rs.failovers,
+                "Times this gateway moved to a new Redis primary."),
         COUNTER("chat_gw_redis_timeouts_total{link=\"cmd\"}", rs.cmd_timeouts,
                 "Redis links dropped for not answering, by link."),
         MORE("chat_gw_redis_timeouts_total{link=\"sub\"}", rs.sub_timeouts),

@@ -11,7 +11,8 @@
 # threads, "u" for FastCGI over Unix sockets), PROFILE=1 (record the whole
 # machine with perf during one extra run of the last setup and print where
 # the CPU time goes), BENCH_GATEWAY=1 (also run one gateway subscribed to
-# the channel, as in production).
+# the channel, as in production), BENCH_WAIT=1 (issue 13: one replica,
+# and every send WAITs for it, SEND_MIN_REPLICAS=1).
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,13 +31,25 @@ if [ "${2:-}" = quick ]; then
 fi
 LUA="$BENCH_ROOT/tests/bench/send.lua"
 bench_redis
+WAIT_ENV=()
+if [ "${BENCH_WAIT:-0}" = 1 ]; then
+    free_port
+    mkdir -p "$BENCH_TMP/replica"
+    spawn replica redis-server --port "$PORT" --bind 127.0.0.1 \
+        --dir "$BENCH_TMP/replica" --appendonly yes --save '' \
+        --replicaof 127.0.0.1 "$REDIS_PORT" --daemonize no
+    wait_port "$PORT"
+    until redis-cli -p "$PORT" info replication |
+        grep -q '^master_link_status:up'; do sleep 0.05; done
+    WAIT_ENV=(SEND_MIN_REPLICAS=1)
+fi
 ROWS=()
 
 field() { sed -nE "s/^WRKRESULT(.* )?$1=([^ ]+).*/\2/p" <<<"$2"; }
 
 start_setup() {
     local procs=$1 threads=$2
-    bench_send "$procs" SEND_THREADS="$threads"
+    bench_send "$procs" SEND_THREADS="$threads" "${WAIT_ENV[@]}"
     if [ "${BENCH_GATEWAY:-0}" = 1 ]; then
         bench_gateways 1
     fi

@@ -215,9 +215,11 @@ check('ports: env, containerPort, EXPOSE and Service agree', (ok) => {
             .every(([k, v]) => (x.spec.template.metadata.labels || {})[k] === v));
         ok(w, `Service ${s.metadata.name} selects no workload`);
         if (!w) continue;
-        const c = w.spec.template.spec.containers[0];
+        /* Any container of the pod (Redis has its Sentinel beside it). */
+        const cs = w.spec.template.spec.containers;
         for (const p of s.spec.ports) {
-            ok(portNumber(c, p.targetPort !== undefined ? p.targetPort : p.port) !== undefined,
+            const target = p.targetPort !== undefined ? p.targetPort : p.port;
+            ok(cs.some((c) => portNumber(c, target) !== undefined),
                 `Service ${s.metadata.name}: targetPort ${p.targetPort} is not a port of ${w.metadata.name}`);
         }
     }
@@ -334,7 +336,13 @@ check('Redis: config from ConfigMap equals docker/redis.conf, AOF on the volume'
         `redis.conf dir ${dir} is not on a PersistentVolumeClaim`);
     const cfgMount = (c.volumeMounts || []).find((m) => (ss.spec.template.spec.volumes || [])
         .some((v) => v.name === m.name && v.configMap && v.configMap.name === 'chat-redis'));
-    ok(cfgMount && (c.command || c.args || []).includes(`${cfgMount.mountPath}/redis.conf`),
+    /* Started with the file itself, or by a start script of the same
+     * ConfigMap that execs redis-server with it (issue 13: the role). */
+    const cmd = [...(c.command || []), ...(c.args || [])];
+    const script = cfgMount && cmd.map((a) => a.startsWith(`${cfgMount.mountPath}/`) && cm.data[a.slice(cfgMount.mountPath.length + 1)])
+        .find((x) => typeof x === 'string');
+    ok(cfgMount && (cmd.includes(`${cfgMount.mountPath}/redis.conf`) ||
+        (script && script.includes(`exec redis-server ${cfgMount.mountPath}/redis.conf`))),
         'redis-server is not started with the ConfigMap redis.conf');
     ok(c.ports.some((p) => p.containerPort === port), `redis.conf port ${port} is not a containerPort`);
     ok(find('Service', 'chat-redis') && find('Service', 'chat-redis').spec.clusterIP === 'None', 'chat-redis Service is not headless');

@@ -10,6 +10,11 @@
  *   sys.httpUrl, sys.wsUrl, sys.sendUrl, sys.gateways[i].port, ...
  *   await sys.stop();
  *
+ * With ha: { replicas: 2, sentinels: 3 } Redis is a primary with replicas
+ * and Sentinels (issue 13), every node on its own port; the servers find
+ * the primary through REDIS_SENTINELS, and sys.redisCli() talks to
+ * whichever node is the primary now (sys.primary()).
+ *
  * Environment:
  *   CHAT_BUILD_DIR   folder with chat-send and chat-gateway (build/asan)
  *   CHAT_OUT_DIR     where sanitizer reports and logs go (tests/out)
@@ -157,6 +162,18 @@ async function kill(proc, sig = 'SIGTERM', graceMs = 5000 * SLOW) {
     clearTimeout(t);
 }
 
+/*
+ * The HA topology's settings, as the manifests ship them
+ * (manifests/chatapp.yaml): a primary refuses writes unless a replica
+ * acknowledged within 5 s, so an isolated one stops taking sends; a
+ * sentinel calls a node down after 1.5 s of silence.
+ */
+const HA_MASTER = 'chat';
+const HA_REDIS_ARGS = ['--min-replicas-to-write', '1', '--min-replicas-max-lag', '5'];
+const HA_SENTINEL_SETTINGS = [
+    'down-after-milliseconds NAME 1500', 'failover-timeout NAME 2500', 'parallel-syncs NAME 2',
+];
+
 class System {
     constructor(opts) {
         this.opts = opts;
@@ -169,9 +186,117 @@ class System {
     }
 
     redisCli(...args) {
+        return this.redisCliAt(this.ha ? this.primary().port : this.redis.port, ...args);
+    }
+
+    redisCliAt(port, ...args) {
         /* A drill's whole history passes the default 1 MiB on a fast run. */
-        return execFileSync('redis-cli', ['-p', String(this.redis.port), ...args],
-            { encoding: 'utf8', maxBuffer: 512 << 20 });
+        return execFileSync('redis-cli', ['-p', String(port), ...args],
+            { encoding: 'utf8', maxBuffer: 512 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
+    }
+
+    /* ---- the HA topology (opts.ha) ---- */
+
+    /* The Redis node the sentinels name as primary now. */
+    primary() {
+        for (const s of this.ha.sentinels) {
+            try {
+                const out = this.redisCliAt(s.port, 'SENTINEL', 'get-master-addr-by-name', HA_MASTER).trim().split('\n');
+                const node = this.ha.nodes.find((n) => String(n.port) === out[1]);
+                if (node) return node;
+            } catch { /* ask the next one */ }
+        }
+        throw new Error('no sentinel names a primary');
+    }
+
+    /* Every Redis node's ROLE, by port. */
+    roles() {
+        const out = {};
+        for (const n of this.ha.nodes) {
+            try { out[n.port] = this.redisCliAt(n.port, 'ROLE').split('\n')[0]; } catch { out[n.port] = 'down'; }
+        }
+        return out;
+    }
+
+    async startHaNode(n, replicaOf) {
+        fs.mkdirSync(n.dir, { recursive: true });
+        n.proc = launch(`${this.tag}-redis${n.index}`, 'redis-server', [
+            '--port', String(n.port), '--bind', '127.0.0.1',
+            '--dir', n.dir, '--appendonly', 'yes', '--save', '',
+            '--protected-mode', 'no', '--daemonize', 'no',
+            '--maxmemory', '256mb', '--maxmemory-policy', 'noeviction',
+            ...HA_REDIS_ARGS, ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+        ], {});
+        await waitFor(`redis ${n.index}`, async () => {
+            try { return this.redisCliAt(n.port, 'PING').trim() === 'PONG'; } catch { return false; }
+        });
+    }
+
+    async startSentinel(s) {
+        fs.mkdirSync(s.dir, { recursive: true });
+        const conf = path.join(s.dir, 'sentinel.conf');
+        if (!fs.existsSync(conf)) {
+            fs.writeFileSync(conf, [
+                `port ${s.port}`, 'bind 127.0.0.1', `dir ${s.dir}`,
+                `sentinel monitor ${HA_MASTER} 127.0.0.1 ${this.ha.nodes[0].port} 2`,
+                ...HA_SENTINEL_SETTINGS.map((x) => `sentinel ${x.replace('NAME', HA_MASTER)}`), '',
+            ].join('\n'));
+        }
+        s.proc = launch(`${this.tag}-sentinel${s.index}`, 'redis-sentinel', [conf], {});
+        await waitFor(`sentinel ${s.index}`, async () => {
+            try { return this.redisCliAt(s.port, 'PING').trim() === 'PONG'; } catch { return false; }
+        });
+    }
+
+    async startHa() {
+        const { replicas = 2, sentinels = 3 } = this.opts.ha;
+        this.ha = { nodes: [], sentinels: [] };
+        for (let i = 0; i <= replicas; i++) {
+            this.ha.nodes.push({ index: i, port: await freePort(), dir: path.join(this.tmp, `redis${i}`) });
+        }
+        for (let i = 0; i < sentinels; i++) {
+            this.ha.sentinels.push({ index: i, port: await freePort(), dir: path.join(this.tmp, `sentinel${i}`) });
+        }
+        this.redis = this.ha.nodes[0];
+        await this.startHaNode(this.ha.nodes[0], null);
+        for (const n of this.ha.nodes.slice(1)) await this.startHaNode(n, this.ha.nodes[0].port);
+        await waitFor('replicas in sync', async () => {
+            const info = this.redisCliAt(this.ha.nodes[0].port, 'INFO', 'replication');
+            return (info.match(/state=online/g) || []).length === replicas;
+        });
+        for (const s of this.ha.sentinels) await this.startSentinel(s);
+        /* Every sentinel has found the replicas and the other sentinels. */
+        await waitFor('sentinels to know each other', async () => this.ha.sentinels.every((s) => {
+            try {
+                const m = this.redisCliAt(s.port, 'SENTINEL', 'master', HA_MASTER).split('\n');
+                const field = (k) => Number(m[m.indexOf(k) + 1]);
+                return field('num-slaves') === replicas && field('num-other-sentinels') === sentinels - 1;
+            } catch { return false; }
+        }), 30000 * SLOW);
+    }
+
+    sentinelList() {
+        return this.ha.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+    }
+
+    /*
+     * A planned failover as README's HA section tells operators to do
+     * it: writes paused on the primary (so it cannot acknowledge what a
+     * replica about to follow the new one would then drop), then SENTINEL
+     * FAILOVER; wait until the sentinels name the new primary and it
+     * takes writes. Returns the old and the new primary.
+     */
+    async failover() {
+        const old = this.primary();
+        this.redisCliAt(old.port, 'CLIENT', 'PAUSE', '5000', 'WRITE');
+        this.redisCliAt(this.ha.sentinels[0].port, 'SENTINEL', 'failover', HA_MASTER);
+        await waitFor('the failover', async () => {
+            try {
+                const now = this.primary();
+                return now !== old && this.redisCliAt(now.port, 'ROLE').startsWith('master');
+            } catch { return false; }
+        }, 30000 * SLOW);
+        return { old, now: this.primary() };
     }
 
     /* Start (or restart, same port and data) redis-server with AOF on. */
@@ -234,6 +359,7 @@ class System {
         return {
             REDIS_HOST: '127.0.0.1',
             REDIS_PORT: String(this.redis.port),
+            ...(this.ha ? { REDIS_SENTINELS: this.sentinelList(), REDIS_MASTER_NAME: HA_MASTER } : {}),
             LOG_LEVEL: process.env.LOG_LEVEL || 'info',
             ...this.opts.env,
         };
@@ -325,7 +451,10 @@ class System {
             ...this.gateways.map((g) => g.proc),
             ...this.sendHandlers.map((h) => h.proc)];
         await Promise.all(all.map((p) => kill(p)));
-        if (this.redis) await kill(this.redis.proc);
+        if (this.ha) {
+            await Promise.all(this.ha.sentinels.map((x) => kill(x.proc)));
+            await Promise.all(this.ha.nodes.map((n) => kill(n.proc)));
+        } else if (this.redis) await kill(this.redis.proc);
         fs.rmSync(this.tmp, { recursive: true, force: true });
     }
 }
@@ -335,12 +464,15 @@ class System {
  * true), env (both servers), sendEnv, gatewayEnv, lighttpdEnv (CHAT_* of
  * conf/), htdocs, redis (default
  * true: false starts no Redis but still reserves its port), waitReady,
- * sendSocket (true: send handlers listen on Unix sockets, not TCP).
+ * sendSocket (true: send handlers listen on Unix sockets, not TCP),
+ * ha ({ replicas, sentinels }: Redis with replicas and Sentinel).
  */
 async function startSystem(opts = {}) {
     const sys = new System(opts);
     try {
-        if (opts.redis === false) {
+        if (opts.ha) {
+            await sys.startHa();
+        } else if (opts.redis === false) {
             sys.redis = { port: await freePort(), dir: path.join(sys.tmp, 'redis') };
         } else {
             await sys.startRedis();
@@ -356,5 +488,6 @@ async function startSystem(opts = {}) {
 }
 
 module.exports = {
+    HA_MASTER, HA_REDIS_ARGS, HA_SENTINEL_SETTINGS,
     startSystem, freePort, waitFor, sleep, httpStatus, signal, ROOT, BUILD_DIR, OUT_DIR,
 };

@@ -15,6 +15,11 @@
  *   send   { id, urls, rate, concurrency, tag, timeoutMs, retryMs }
  *   sendStop { id }          -> every message and each of its tries
  *   reset  {}                close every watcher, stop every sender
+ *   acked  { tag, pairs }    what the senders were told: [[id, content]]
+ *   digest { id, tag }       -> one watcher against `acked`, small enough
+ *                            for hundreds of watchers: { missing,
+ *                            connections, repeats, dupShown, reused,
+ *                            breaks, stallMs }
  *
  *   node agent.js NODE
  */
@@ -339,6 +344,35 @@ class Sender {
 
 const watchers = new Map();
 const senders = new Map();
+let acked = { tag: '', byId: new Map(), at: new Map() };
+
+/*
+ * A watcher against what the senders were told: acknowledged ids it
+ * lacks, contents it got under two ids, ids whose content is another
+ * message's (an id handed out twice), order breaks after the first
+ * reply, and the longest time from a 200 to its arrival.
+ */
+function digest(w, tag) {
+    const prefix = `${tag} #`;
+    const contents = new Map();
+    let reused = 0;
+    let stallMs = 0;
+    for (const [id, [t, , content]] of w.msgs) {
+        if (!String(content).startsWith(prefix)) continue;
+        contents.set(content, (contents.get(content) || 0) + 1);
+        const want = acked.byId.get(id);
+        if (want !== undefined && want !== content) reused++;
+        if (acked.at.has(id)) stallMs = Math.max(stallMs, t - acked.at.get(id));
+    }
+    let missing = 0;
+    for (const id of acked.byId.keys()) if (!w.msgs.has(id)) missing++;
+    return {
+        missing, connections: w.conns.length, repeats: w.repeats, reused, stallMs,
+        dupShown: [...contents.values()].filter((n) => n > 1).length,
+        dupContents: [...contents].filter(([, n]) => n > 1).map(([c]) => c).slice(0, 100),
+        breaks: w.conns.reduce((s, c) => s + c.breaks, 0),
+    };
+}
 
 serve({
     ready() {
@@ -374,6 +408,12 @@ serve({
         const s = senders.get(id);
         senders.delete(id);
         return s.stop();
+    },
+    acked({ tag, pairs }) {
+        acked = { tag, byId: new Map(pairs.map(([id, c]) => [id, c])), at: new Map(pairs.map(([id, , t]) => [id, t])) };
+    },
+    digest({ id, tag }) {
+        return digest(watchers.get(id), tag);
     },
     async reset() {
         for (const w of watchers.values()) w.stop();

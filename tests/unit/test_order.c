@@ -168,6 +168,15 @@ static const struct row rows[] = {
      "C S F0 L1 U S L4 L3 P2", "g f1 x2 f2 f3 f4"},
     {"a failed counter read is retried on the next connection",
      "C S F-1 D C F3 U S P4", "g g x4 f4"},
+    /* Issue 13: a new primary's counter was fenced (fcgi/fence.lua). */
+    {"a failover: the fenced counter is one more hole, read once",
+     "C S F0 L1 L2 U D C S L1000000003 P1000000003", "g f1 f2 x3 f1000000003"},
+    {"a failover that lost messages the gateway had forwarded",
+     "C S F0 L1 L2 L3 L4 U D C S P1000000003 L1000000004",
+     "g f1 f2 f3 f4 x5 f1000000003 f1000000004"},
+    {"a fenced jump without a resubscribe is a hole like any other",
+     "C S F0 L1 L1000000002 P1000000002 L1000000003",
+     "g f1 x2 f1000000002 f1000000003"},
 };
 
 static void run_rows(void)

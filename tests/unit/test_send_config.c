@@ -52,7 +52,46 @@ static const struct check_env_row rows[] = {
     {"LOG_REPEAT_INTERVAL_MS", "100", 0},
     {"LOG_REPEAT_INTERVAL_MS", "86400000", 0},
     {"LOG_REPEAT_INTERVAL_MS", "86400001", -1},
+    {"REDIS_SENTINELS", "", 0}, /* one Redis at REDIS_HOST */
+    {"REDIS_SENTINELS", "s1:26379, s2:26379,[::1]:26379", 0},
+    {"REDIS_SENTINELS", "s1", -1},
+    {"REDIS_SENTINELS", "s1:26379,", -1},
+    {"REDIS_SENTINELS", "s1:0", -1},
+    {"REDIS_MASTER_NAME", "chat", 0},
+    {"REDIS_MASTER_NAME", "", -1},
+    {"REDIS_MASTER_NAME", "my master", -1},
+    {"SEND_MIN_REPLICAS", "0", 0},
+    {"SEND_MIN_REPLICAS", "16", 0},
+    {"SEND_MIN_REPLICAS", "17", -1},
+    {"SEND_WAIT_TIMEOUT_MS", "0", -1},
+    {"SEND_WAIT_TIMEOUT_MS", "1", 0},
+    {"SEND_WAIT_TIMEOUT_MS", "30000", 0}, /* no WAIT: no rule against it */
+    {"SEND_WAIT_TIMEOUT_MS", "30001", -1},
 };
+
+/* With WAIT on, it must fit in half the command timeout. */
+static void wait_fits(void)
+{
+    struct send_config cfg;
+
+    setenv("SEND_MIN_REPLICAS", "1", 1);
+    setenv("REDIS_TIMEOUT_MS", "1000", 1);
+    setenv("SEND_WAIT_TIMEOUT_MS", "500", 1);
+    CHECK_INT(send_config_load(&cfg), 0);
+    CHECK_INT(cfg.min_replicas, 1);
+    CHECK_INT(cfg.wait_timeout_ms, 500);
+    setenv("SEND_WAIT_TIMEOUT_MS", "501", 1);
+    CHECK_INT(send_config_load(&cfg), -1);
+    unsetenv("SEND_MIN_REPLICAS");
+    unsetenv("REDIS_TIMEOUT_MS");
+    unsetenv("SEND_WAIT_TIMEOUT_MS");
+    setenv("REDIS_SENTINELS", "a:1,b:2", 1);
+    CHECK_INT(send_config_load(&cfg), 0);
+    CHECK_INT(cfg.sentinels.n, 2);
+    CHECK_STR(cfg.sentinels.at[1].host, "b");
+    CHECK_STR(cfg.redis_master_name, "chat");
+    unsetenv("REDIS_SENTINELS");
+}
 
 static void defaults(void)
 {
@@ -116,5 +155,6 @@ int main(void)
     defaults();
     ranges();
     string_caps();
+    wait_fits();
     return check_summary();
 }

@@ -28,7 +28,10 @@ static void counts(void)
                                    .writable = 0,
                                    .reconnects = 2,
                                    .dials_failed = 3,
-                                   .errors = 4};
+                                   .errors = 4,
+                                   .failovers = 5,
+                                   .fences = 6,
+                                   .unconfirmed = 7};
     char buf[8192];
     size_t len;
 
@@ -77,6 +80,9 @@ static void counts(void)
     CHECK_INT(value_of(buf, "chat_send_redis_writable "), 0);
     CHECK_INT(value_of(buf, "chat_send_redis_reconnects_total "), 2);
     CHECK_INT(value_of(buf, "chat_send_redis_errors_total "), 4);
+    CHECK_INT(value_of(buf, "chat_send_redis_failovers_total "), 5);
+    CHECK_INT(value_of(buf, "chat_send_redis_fences_total "), 6);
+    CHECK_INT(value_of(buf, "chat_send_unconfirmed_total "), 7);
     CHECK_INT(value_of(buf, "chat_send_threads "), 4);
 }
 
