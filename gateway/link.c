@@ -86,6 +86,7 @@ static void on_role(redisAsyncContext *ac, void *reply, void *priv)
         hand_over(l);
         return;
     }
+    gw_resolver_primary_wrong(l->res);
     gw_link_drop(l, "the node is not the primary (ROLE)");
 }
 

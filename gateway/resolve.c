@@ -50,6 +50,7 @@ struct gw_resolver {
     char master[SENTINEL_NAME_MAX + 1];
     struct sentinel_timeouts sentinel_t;
     size_t next_sentinel;
+    int rotate; /* under the lock: the last answer named a non-primary */
 };
 
 static void list_init(struct list *l)
@@ -113,6 +114,12 @@ static void finish_locked(struct gw_resolver *res, struct gw_lookup *lk)
 static int ask_sentinels(struct gw_resolver *res, struct gw_lookup *lk)
 {
     struct sentinel_addr a;
+
+    pthread_mutex_lock(&res->lock);
+    if (res->rotate)
+        res->next_sentinel++;
+    res->rotate = 0;
+    pthread_mutex_unlock(&res->lock);
 
     if (sentinel_ask(&res->sentinels, res->master, &res->sentinel_t,
                      &res->next_sentinel, &a, lk->why,
@@ -266,6 +273,13 @@ int gw_resolver_sentinels(struct gw_resolver *res,
     res->sentinel_t = (struct sentinel_timeouts){connect_ms, io_ms};
     pthread_mutex_unlock(&res->lock);
     return 0;
+}
+
+void gw_resolver_primary_wrong(struct gw_resolver *res)
+{
+    pthread_mutex_lock(&res->lock);
+    res->rotate = 1;
+    pthread_mutex_unlock(&res->lock);
 }
 
 struct gw_lookup *gw_resolve_primary(struct gw_resolver *res, gw_resolve_cb cb,

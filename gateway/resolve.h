@@ -76,6 +76,13 @@ GW_WUR int gw_resolver_sentinels(struct gw_resolver *res,
 GW_WUR struct gw_lookup *gw_resolve_primary(struct gw_resolver *res,
                                             gw_resolve_cb cb, void *user);
 
+/*
+ * The node the sentinels named last is not the primary (its ROLE said
+ * so): the next lookup asks the next sentinel first, since the one that
+ * answered may be the one that has not yet seen a failover.
+ */
+void gw_resolver_primary_wrong(struct gw_resolver *res);
+
 /* The callback will not run; the lookup is freed when the thread is done
  * with it. Only before its callback has run; NULL does nothing. */
 void gw_lookup_cancel(struct gw_lookup *lk);
