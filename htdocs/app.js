@@ -2,7 +2,7 @@
  * The chat page's DOM side: it renders what the core modules (core/*.js,
  * loaded before it) decide and wires the page's events to them. The
  * protocol itself (history requests and their tags, resume, merge by id,
- * reconnecting, heartbeats) lives there,
+ * reconnecting, heartbeats, send retries) lives there,
  * with unit tests of its own. Every piece of data reaches the page
  * through textContent, never as markup.
  */
@@ -30,6 +30,7 @@
         filter: $('topic-filter'), topics: $('topics'),
         form: $('composer'), content: $('content'), send: $('send'),
         count: $('content-count'), formError: $('form-error'),
+        sendStatus: $('send-status'), sendStatusText: $('send-status-text'), sendAgain: $('send-again'),
     };
 
     const state = {
@@ -37,7 +38,6 @@
         topics: new Set(),
         unseen: 0,
         filter: '',
-        sending: false,
     };
 
     const clock = {
@@ -254,57 +254,93 @@
     }
 
     function setSending(on) {
-        state.sending = on;
         els.send.disabled = on;
         els.send.textContent = on ? 'Sending…' : 'Send';
         els.form.setAttribute('aria-busy', on ? 'true' : 'false');
     }
 
+    /* The line under the form while a send is retried or has given up. */
+    function setSendStatus(s, text) {
+        els.sendStatus.dataset.state = s;
+        els.sendStatusText.textContent = text;
+        els.sendAgain.hidden = s !== 'failed';
+    }
+
+    const WHY = {
+        unavailable: 'the chat service is unavailable right now',
+        unknown: 'the chat service could not say whether it got your message',
+        busy: 'you are sending too fast',
+        network: 'the network failed',
+        timeout: 'the chat service did not answer',
+    };
+
     function describeFailure(status) {
-        if (status === 503) return 'Not sent: the chat service is unavailable right now. Please try again.';
         if (status === 429) return 'Not sent: you are sending too fast. Wait a moment and try again.';
         return `Not sent: the server answered ${status}. Please try again.`;
     }
 
-    async function send(ev) {
-        ev.preventDefault();
-        if (state.sending) return;
-        clearErrors();
-        const data = new FormData(els.form);
-        setSending(true);
-        let ok = false;
-        try {
-            const r = await fetch(els.form.action, { method: 'POST', body: data });
-            const text = await r.text();
-            let body = null;
-            try {
-                body = JSON.parse(text);
-            } catch {
-                body = null;
-            }
-            if (r.status === 200) {
-                ok = true;
-                announce('Message sent');
+    const sendView = {
+        sending() {
+            setSending(true);
+        },
+        retrying(reason) {
+            setSendStatus('retrying', `Not sent yet — trying again (${WHY[reason] || reason}). Your message is kept.`);
+        },
+        sent(body, fields) {
+            setSending(false);
+            setSendStatus('idle', '');
+            announce('Message sent');
+            /* Edited while it was being retried: that text is a new message. */
+            if (els.content.value === fields.content) {
                 els.content.value = '';
                 updateCount();
-                saveIdentity();
-                /* Shown at once; the socket copy is merged by id. */
-                render(timeline.ownSent(body));
-                scrollToBottom();
-            } else {
-                const field = body && typeof body.field === 'string' ? body.field : '';
-                const known = FIELDS.includes(field);
-                /* The server's own words beside the field; if it gave none,
-                 * the field is still marked and the generic sentence said. */
-                const said = known && typeof body.error === 'string' && body.error !== '';
-                showError(known ? field : '', said ? body.error : describeFailure(r.status));
             }
-        } catch (e) {
-            showError('', 'Not sent: the network failed. Your message is kept; try again.');
-        } finally {
+            saveIdentity();
+            /* Shown at once; the socket copy is merged by id. */
+            render(timeline.ownSent(body));
+            scrollToBottom();
+            els.content.focus();
+        },
+        rejected(status, body) {
             setSending(false);
-            if (ok) els.content.focus();
-        }
+            setSendStatus('idle', '');
+            const field = body && typeof body.field === 'string' ? body.field : '';
+            const known = FIELDS.includes(field);
+            /* The server's own words beside the field; if it gave none,
+             * the field is still marked and the generic sentence said. */
+            const said = known && typeof body.error === 'string' && body.error !== '';
+            showError(known ? field : '', said ? body.error : describeFailure(status));
+        },
+        failed(reason) {
+            setSending(false);
+            setSendStatus('failed', `Could not send — ${WHY[reason] || reason}. Your message is kept.`);
+        },
+    };
+
+    const sender = new core.sender.Sender({
+        fetch: (url, init) => fetch(url, init),
+        url: els.form.action,
+        clock,
+        randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        random: Math.random,
+        tuning,
+        view: sendView,
+    });
+
+    function composed() {
+        const f = els.form.elements;
+        return {
+            name: f.name.value, email: f.email.value, topic: f.topic.value,
+            content: f.content.value, ephemeral: f.ephemeral.checked,
+        };
+    }
+
+    function send(ev) {
+        ev.preventDefault();
+        if (sender.busy) return;
+        clearErrors();
+        setSendStatus('idle', '');
+        sender.send(composed());
     }
 
     function saveIdentity() {
@@ -340,10 +376,11 @@
 
     function wire() {
         els.form.addEventListener('submit', send);
+        els.sendAgain.addEventListener('click', () => els.form.requestSubmit());
         els.content.addEventListener('keydown', (ev) => {
             if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
                 ev.preventDefault();
-                if (!state.sending) els.form.requestSubmit();
+                if (!sender.busy) els.form.requestSubmit();
             }
         });
         els.content.addEventListener('input', updateCount);
