@@ -2,7 +2,7 @@
  * The chat page's DOM side: it renders what the core modules (core/*.js,
  * loaded before it) decide and wires the page's events to them. The
  * protocol itself (history requests and their tags, resume, merge by id,
- * reconnecting, heartbeats, send retries) lives there,
+ * reconnecting, heartbeats, send retries, where to connect) lives there,
  * with unit tests of its own. Every piece of data reaches the page
  * through textContent, never as markup.
  */
@@ -421,9 +421,12 @@
         });
     }
 
-    function start() {
+    /* Where to connect comes first (a missing or bad config, or none in
+     * time, means the same-origin path), then the socket. */
+    async function start() {
+        const text = await core.endpoints.fetchConfig((url, init) => fetch(url, init), clock, tuning.configTimeoutMs);
         link = new core.link.Link({
-            endpoints: core.endpoints.fromConfig(null, location),
+            endpoints: core.endpoints.fromConfig(text, location),
             timeline,
             open: (url) => new WebSocket(url),
             clock,
