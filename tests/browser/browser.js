@@ -16,6 +16,17 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
     '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'];
 const SHOTS = path.join(OUT_DIR, 'browser');
+/* Under valgrind (CHAT_WRAPPER) the servers answer about 20x slower, as
+ * tests/lib/system.js allows for in its own waits; the page's waits for
+ * an answer are widened to match when a test shortens them. */
+const SLOW = process.env.CHAT_WRAPPER ? 10 : 1;
+const ANSWER_WAITS = ['heartbeatTimeoutMs', 'openTimeoutMs', 'sendTimeoutMs'];
+
+function scaled(tuning) {
+    const t = { ...tuning };
+    for (const k of ANSWER_WAITS) if (k in t) t[k] *= SLOW;
+    return t;
+}
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -45,7 +56,8 @@ async function startWithBrowser(t, opts) {
  * Options beyond the form fields: context (more browser context options,
  * e.g. timezoneId), before(page) (run before the page loads, e.g. to
  * route its socket), live (false: do not wait for the socket), tuning
- * (shorter timings for the page: htdocs/core/tuning.js) and url (where
+ * (shorter timings for the page: htdocs/core/tuning.js; its waits for an
+ * answer are multiplied by SLOW) and url (where
  * the page is, default the system's front end).
  * user.sockets holds the time each socket attempt started, user.socketUrls
  * the URL it went to, and user.posts every send the page made: its
@@ -78,7 +90,7 @@ async function openUser(browser, sys, {
         const post = user.posts.find((p) => p.status === null && r.url().endsWith('/chatapp/send'));
         if (post) post.status = 0;
     });
-    if (tuning) await page.addInitScript((t) => { window.chatTuning = t; }, tuning);
+    if (tuning) await page.addInitScript((t) => { window.chatTuning = t; }, scaled(tuning));
     if (before) await before(page);
     await page.goto(url || `${sys.httpUrl}/`);
     if (live) await waitLive(page);
@@ -256,5 +268,5 @@ module.exports = {
     startWithBrowser,
     launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
     isHeartbeat, pageWithConfig, formFields,
-    DESKTOP, PHONE, SHOTS,
+    DESKTOP, PHONE, SHOTS, SLOW,
 };

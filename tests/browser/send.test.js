@@ -51,7 +51,9 @@ test('Redis frozen: "not sent yet", retried with one key, stored once when it is
     } finally {
         signal(sys.redis.proc, 'SIGCONT');
     }
+    const thawed = Date.now();
     const m = await waitShown(page, (x) => x.content === text, 'the message, sent by itself', 30000);
+    t.diagnostic(`${user.posts.length} attempts; shown ${Date.now() - thawed} ms after Redis woke`);
     await page.waitForSelector('#send-status[data-state="idle"]', { state: 'attached' });
     assert.equal(m.own, true);
     assert.equal(await page.inputValue('#content'), '', 'cleared once sent');
