@@ -60,8 +60,9 @@ async function startWithBrowser(t, opts) {
  * answer are multiplied by SLOW) and url (where
  * the page is, default the system's front end).
  * user.sockets holds the time each socket attempt started, user.socketUrls
- * the URL it went to, and user.posts every send the page made: its
- * fields (idem included) and the status it got (0: none).
+ * the URL it went to, user.sent and user.received the frames (parsed),
+ * and user.posts every send the page made: its fields (idem included)
+ * and the status it got (0: none).
  */
 async function openUser(browser, sys, {
     name, email, topic = '', viewport = DESKTOP, context = {}, before = null, live = true,
@@ -69,7 +70,7 @@ async function openUser(browser, sys, {
 } = {}) {
     const ctx = await browser.newContext({ viewport, ...context });
     const page = await ctx.newPage();
-    const user = { ctx, page, dialogs: [], errors: [], sent: [], sockets: [], socketUrls: [], posts: [] };
+    const user = { ctx, page, dialogs: [], errors: [], sent: [], received: [], sockets: [], socketUrls: [], posts: [] };
     page.on('dialog', (d) => {
         user.dialogs.push(d.message());
         d.dismiss().catch(() => {});
@@ -79,6 +80,13 @@ async function openUser(browser, sys, {
         user.sockets.push(Date.now());
         user.socketUrls.push(ws.url());
         ws.on('framesent', (f) => user.sent.push(JSON.parse(f.payload)));
+        ws.on('framereceived', (f) => {
+            try {
+                user.received.push(JSON.parse(f.payload));
+            } catch {
+                user.received.push(f.payload);
+            }
+        });
     });
     page.on('request', (r) => {
         if (r.method() !== 'POST' || !r.url().endsWith('/chatapp/send')) return;
@@ -134,7 +142,22 @@ function pageWithConfig(t, config) {
     return dir;
 }
 
-function waitLive(page, timeout = 15000) {
+/*
+ * Wait until a socket brought the page message id (live or in an
+ * answer): only then does the page's resume point pass it. A send's own
+ * 200 shows the message sooner, and moves nothing.
+ */
+async function waitDelivered(user, id, timeout = 10000 * SLOW) {
+    const carries = (v) => (Array.isArray(v) ? v : v && v.type === 'reply' && Array.isArray(v.messages) ? v.messages : [])
+        .some((m) => m && m.id === id);
+    const end = Date.now() + timeout;
+    while (!user.received.some(carries)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for a socket to deliver message ${id}`);
+        await new Promise((r) => setTimeout(r, 25));
+    }
+}
+
+function waitLive(page, timeout = 15000 * SLOW) {
     return page.waitForSelector('#conn[data-state="live"]', { timeout });
 }
 
@@ -267,6 +290,6 @@ async function storeMany(sys, fields) {
 module.exports = {
     startWithBrowser,
     launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
-    isHeartbeat, pageWithConfig, formFields,
+    isHeartbeat, pageWithConfig, formFields, waitDelivered,
     DESKTOP, PHONE, SHOTS, SLOW,
 };

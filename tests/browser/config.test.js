@@ -17,11 +17,11 @@ const net = require('node:net');
 const path = require('node:path');
 const { freePort } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { startWithBrowser, openUser, waitLive, waitShown, pageWithConfig } = require('./browser');
+const { startWithBrowser, openUser, waitLive, waitShown, pageWithConfig, SLOW } = require('./browser');
 
 const FAST = { reconnectBaseMs: 100, reconnectCapMs: 400, openTimeoutMs: 1500 };
 
-test('the socket goes where the config says, else through the front end', { timeout: 180000 }, async (t) => {
+test('the socket goes where the config says, else through the front end', { timeout: 180000 * SLOW }, async (t) => {
     const htdocs = pageWithConfig(t, null);
     const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-config', htdocs });
     /* Browsers reach the gateway from the page's origin: allow exactly it. */
@@ -85,7 +85,7 @@ test('the socket goes where the config says, else through the front end', { time
          * URL again, and falls back again. */
         await sys.stopGateway(0);
         await sys.startGateway(0, { GW_ALLOWED_ORIGINS: sys.httpUrl });
-        await waitLive(u.page, 30000);
+        await waitLive(u.page, 30000 * SLOW);
         const again = u.socketUrls.slice(3);
         assert.deepEqual(again.slice(0, 2), [deadUrl, deadUrl], `after the drop: ${again}`);
         assert.equal(again.at(-1), sameOrigin);
@@ -102,7 +102,7 @@ test('the socket goes where the config says, else through the front end', { time
         setConfig(JSON.stringify({ websocket: `ws://127.0.0.1:${port}/chatapp/websocket` }));
         const started = Date.now();
         const u = await open({ live: false });
-        await waitLive(u.page, 20000);
+        await waitLive(u.page, (20000 + 2 * FAST.openTimeoutMs) * SLOW);
         assert.deepEqual(u.socketUrls, [`ws://127.0.0.1:${port}/chatapp/websocket`, `ws://127.0.0.1:${port}/chatapp/websocket`, sameOrigin]);
         assert.ok(Date.now() - started >= 2 * FAST.openTimeoutMs, 'each hung open waited its timeout');
         await liveThrough(u, 'the fallback from a hung port');

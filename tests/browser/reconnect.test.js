@@ -8,7 +8,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { postForm, message } = require('../lib/client');
-const { startWithBrowser, openUser, sendUI, shown, waitShown, waitLive, storeMany, screenshot, isHeartbeat } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown, waitLive, storeMany, screenshot, isHeartbeat, waitDelivered } = require('./browser');
 
 const MISSED = 520; /* more than one full resume reply of 500 */
 
@@ -20,6 +20,7 @@ test('gateways restarted under an open page: reconnecting, then every missed mes
     const first = await sendUI(page, 'before the outage');
     assert.equal(first.status, 200);
     await waitShown(page, (m) => m.id === first.body.id, 'the first message');
+    await waitDelivered(user, first.body.id);
 
     await Promise.all(sys.gateways.map((_, i) => sys.stopGateway(i)));
     await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 });

@@ -18,7 +18,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { postForm, message } = require('../lib/client');
-const { startWithBrowser, openUser, proxySocket, sendUI, shown, waitShown, storeMany, isHeartbeat } = require('./browser');
+const { startWithBrowser, openUser, proxySocket, sendUI, shown, waitShown, storeMany, isHeartbeat, waitDelivered, SLOW } = require('./browser');
 
 const MISSED = 520; /* one full resume reply and a short one */
 const OVERTAKER = 'live while the resume is under way';
@@ -54,9 +54,10 @@ async function pageAfterOutage(t, tag, old) {
     const first = await sendUI(page, 'before the outage');
     assert.equal(first.status, 200);
     await waitShown(page, (m) => m.id === first.body.id, 'the first message');
+    await waitDelivered(user, first.body.id);
 
     await sys.stopGateway(0);
-    await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 });
+    await page.waitForSelector('#conn[data-state="reconnecting"]', { timeout: 10000 * SLOW });
     const bulk = await storeMany(sys, Array.from({ length: MISSED }, (_, i) => message({ content: `missed #${i + 1}` })));
     return { sys, user, page, hooks, conns: () => conns, first: first.body.id, missed: bulk.map((m) => m.id) };
 }
@@ -65,7 +66,7 @@ const resumesOf = (conns) => conns.flatMap((c) => c.sent).filter((f) => 'after_i
 
 for (const old of [false, true]) {
     const kind = old ? 'an old gateway (untagged)' : 'a tagged gateway';
-    test(`${kind}: a resume survives a live batch ahead of a full reply and a refused ask`, { timeout: 120000 }, async (t) => {
+    test(`${kind}: a resume survives a live batch ahead of a full reply and a refused ask`, { timeout: 120000 * SLOW }, async (t) => {
         const { sys, user, page, hooks, conns, first, missed } = await pageAfterOutage(t, `browser-resume-${old ? 'old' : 'tagged'}`, old);
 
         /* On the connection after the outage: hold the full reply until a
@@ -100,11 +101,11 @@ for (const old of [false, true]) {
         };
 
         await sys.startGateway(0);
-        await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+        await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 * SLOW });
         const r = await posted; /* once the full reply came */
         assert.equal(r.status, 200, r.body);
         const live = JSON.parse(r.body).id;
-        await waitShown(page, (m) => m.id === missed[MISSED - 1], 'the last missed message', 20000);
+        await waitShown(page, (m) => m.id === missed[MISSED - 1], 'the last missed message', 20000 * SLOW);
         await waitShown(page, (m) => m.id === live, 'the overtaking live message');
 
         const ids = (await shown(page)).map((m) => m.id);
@@ -123,7 +124,7 @@ for (const old of [false, true]) {
     });
 }
 
-test('a live batch is never an answer: the socket drops between it and the reply it overtook', { timeout: 120000 }, async (t) => {
+test('a live batch is never an answer: the socket drops between it and the reply it overtook', { timeout: 120000 * SLOW }, async (t) => {
     const { sys, user, page, hooks, conns, first, missed } = await pageAfterOutage(t, 'browser-resume-drop', false);
 
     /* Connection 1: hold the full reply, pass the live message, then cut
@@ -153,7 +154,7 @@ test('a live batch is never an answer: the socket drops between it and the reply
     assert.equal(r.status, 200, r.body);
     const live = JSON.parse(r.body).id;
     await waitShown(page, (m) => m.id === live, 'the overtaking live message');
-    await waitShown(page, (m) => m.id === missed[MISSED - 1], 'the last missed message, after a reconnect', 30000);
+    await waitShown(page, (m) => m.id === missed[MISSED - 1], 'the last missed message, after a reconnect', 30000 * SLOW);
     const ids = (await shown(page)).map((m) => m.id);
     assert.deepEqual(ids, [first, ...missed, live], 'nothing skipped, nothing twice');
     assert.ok(conns().length >= 3, 'the cut connection was replaced');

@@ -16,7 +16,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { Relay } = require('../lib/relay');
 const { signal, waitFor } = require('../lib/system');
-const { startWithBrowser, openUser, shown, waitShown, screenshot, PHONE } = require('./browser');
+const { startWithBrowser, openUser, shown, waitShown, screenshot, PHONE, SLOW } = require('./browser');
 
 const IDEM = /^[A-Za-z0-9_-]{1,64}$/;
 const FAST = { sendRetryBaseMs: 300, sendRetryCapMs: 1000, sendAttemptsMax: 30, sendRetryTotalMs: 60000 };
@@ -33,7 +33,7 @@ async function type(page, content) {
     await page.click('#send');
 }
 
-test('Redis frozen: "not sent yet", retried with one key, stored once when it is back', { timeout: 120000 }, async (t) => {
+test('Redis frozen: "not sent yet", retried with one key, stored once when it is back', { timeout: 120000 * SLOW }, async (t) => {
     const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-send-redis' });
     const user = await openUser(browser, sys, { name: 'Olga', email: 'olga@example.com', tuning: FAST });
     const { page } = user;
@@ -74,7 +74,7 @@ test('Redis frozen: "not sent yet", retried with one key, stored once when it is
     assert.deepEqual(user.errors, []);
 });
 
-test('a 400 is final; a 429 waits Retry-After, then goes through', { timeout: 90000 }, async (t) => {
+test('a 400 is final; a 429 waits Retry-After, then goes through', { timeout: 90000 * SLOW }, async (t) => {
     const { sys, browser } = await startWithBrowser(t, {
         gateways: 1, tag: 'browser-send-limits', sendEnv: { SEND_RATE_PER_MIN: '60', SEND_RATE_BURST: '1' },
     });
@@ -105,7 +105,7 @@ test('a 400 is final; a 429 waits Retry-After, then goes through', { timeout: 90
     assert.deepEqual(user.errors, []);
 });
 
-test('a request lost on the way: no answer within the timeout, sent again with the same key', { timeout: 90000 }, async (t) => {
+test('a request lost on the way: no answer within the timeout, sent again with the same key', { timeout: 90000 * SLOW }, async (t) => {
     const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-send-timeout' });
     const relay = await Relay.open(sys.http.port);
     t.after(() => relay.close());
@@ -122,7 +122,7 @@ test('a request lost on the way: no answer within the timeout, sent again with t
     const started = Date.now();
     await type(page, text);
     await relay.held;
-    await page.waitForSelector('#send-status[data-state="retrying"]', { timeout: 10000 });
+    await page.waitForSelector('#send-status[data-state="retrying"]', { timeout: 10000 + 3000 * SLOW });
     assert.ok(Date.now() - started >= 2900, 'given up only after the send timeout');
     assert.match(await page.textContent('#send-status'), /did not answer/);
     await waitShown(page, (m) => m.content === text, 'the message, on the second attempt', 20000);
@@ -132,7 +132,7 @@ test('a request lost on the way: no answer within the timeout, sent again with t
     assert.deepEqual(user.errors, []);
 });
 
-test('retries run out: "could not send" and a button; it keeps the key, an edit makes a new one', { timeout: 120000 }, async (t) => {
+test('retries run out: "could not send" and a button; it keeps the key, an edit makes a new one', { timeout: 120000 * SLOW }, async (t) => {
     const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-send-giveup' });
     const user = await openUser(browser, sys, {
         name: 'Rui', email: 'rui@example.com', tuning: { ...FAST, sendAttemptsMax: 3 },
