@@ -102,7 +102,12 @@
         onMessage(ws, data) {
             if (ws !== this.ws) return;
             this.lastHeard = this.clock.now();
-            this.beatSentAt = null;
+            /* The timer waits for the heartbeat's timeout; the next quiet
+             * spell may end sooner. */
+            if (this.beatSentAt !== null) {
+                this.beatSentAt = null;
+                this.armBeat(this.beatDelay(this.lastHeard));
+            }
             let v;
             try {
                 v = JSON.parse(data);
@@ -161,6 +166,14 @@
 
         /* ---- liveness ---- */
 
+        /* How long from now until beat() has something to decide. */
+        beatDelay(now) {
+            const { heartbeatIdleMs: idle, heartbeatTimeoutMs: timeout } = this.tuning;
+            if (this.beatSentAt !== null) return this.beatSentAt + timeout - now;
+            const quiet = this.lastHeard + idle - now;
+            return this.timeline.probing() ? Math.min(quiet, this.openedAt + timeout - now) : quiet;
+        }
+
         armBeat(ms) {
             this.clock.clearTimeout(this.beatTimer);
             this.beatTimer = this.clock.setTimeout(() => this.beat(), Math.max(0, ms));
@@ -175,23 +188,18 @@
             if (this.ws === null || !this.isOpen) return;
             const now = this.clock.now();
             const { heartbeatIdleMs: idle, heartbeatTimeoutMs: timeout } = this.tuning;
-            if (this.beatSentAt !== null) {
-                if (now - this.beatSentAt >= timeout) {
-                    this.view.warn(`nothing heard for ${now - this.beatSentAt} ms after a heartbeat`);
-                    this.lose();
-                } else {
-                    this.armBeat(this.beatSentAt + timeout - now);
-                }
+            if (this.beatSentAt !== null && now - this.beatSentAt >= timeout) {
+                this.view.warn(`nothing heard for ${now - this.beatSentAt} ms after a heartbeat`);
+                this.lose();
                 return;
             }
-            if (this.timeline.probing() && now - this.openedAt >= timeout) {
+            if (this.beatSentAt === null && this.timeline.probing() && now - this.openedAt >= timeout) {
                 this.view.warn('the gateway never answered the probe');
                 this.lose();
                 return;
             }
-            const quiet = now - this.lastHeard;
-            if (quiet < idle) {
-                this.armBeat(this.timeline.probing() ? Math.min(idle - quiet, this.openedAt + timeout - now) : idle - quiet);
+            if (this.beatSentAt !== null || now - this.lastHeard < idle) {
+                this.armBeat(this.beatDelay(now));
                 return;
             }
             const text = this.timeline.heartbeat();

@@ -203,3 +203,24 @@ test('online: a browser back online connects at once', () => {
     r.link.online();
     assert.equal(r.sockets.length, 2, 'nothing while a socket is there');
 });
+
+test('liveness: after an answered heartbeat the next one follows the quiet spell, even when it is shorter than the timeout', () => {
+    const r = rig({ tuning: { heartbeatIdleMs: 600, heartbeatTimeoutMs: 1200 } });
+    r.link.start();
+    r.up();
+    const ws = r.last();
+    ws.push({ type: 'reply', req: 'n-2', messages: [] });
+    r.clock.advance(600);
+    assert.equal(ws.sent[2], HB('hb-3'));
+    r.clock.advance(50);
+    ws.push({ type: 'reply', req: 'hb-3', messages: [] });
+    r.clock.advance(599);
+    assert.equal(ws.sent.length, 3);
+    r.clock.advance(1);
+    assert.equal(ws.sent[3], HB('hb-4'), '600 ms after the answer, not 1200 ms after the heartbeat');
+    /* Frozen from here: given up 600 + 1200 ms after the last frame. */
+    r.clock.advance(1199);
+    assert.equal(ws.closed, false);
+    r.clock.advance(1);
+    assert.equal(ws.closed, true);
+});
