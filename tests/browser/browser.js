@@ -61,6 +61,7 @@ async function startWithBrowser(t, opts) {
  * the page is, default the system's front end).
  * user.sockets holds the time each socket attempt started, user.socketUrls
  * the URL it went to, user.sent and user.received the frames (parsed),
+ * user.warnings what the page wrote with console.warn (and when),
  * and user.posts every send the page made: its fields (idem included)
  * and the status it got (0: none).
  */
@@ -76,6 +77,8 @@ async function openUser(browser, sys, {
         d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => user.errors.push(String(e)));
+    user.warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') user.warnings.push({ at: Date.now(), text: m.text() }); });
     page.on('websocket', (ws) => {
         user.sockets.push(Date.now());
         user.socketUrls.push(ws.url());

@@ -72,6 +72,7 @@ test('a gateway that stops answering: the page notices, moves to the other one, 
     }
     await waitFor('a second socket', async () => user.sockets.length >= 2, 15000 * SLOW);
     const noticed = user.sockets[1] - frozenAt;
+    for (const w of user.warnings) t.diagnostic(`page at ${w.at - frozenAt} ms: ${w.text}`);
     t.diagnostic(`frozen gateway noticed after ${noticed} ms (heartbeat after ${TUNING.heartbeatIdleMs} ms of silence, ${TUNING.heartbeatTimeoutMs * SLOW} ms to answer)`);
     assert.ok(noticed <= TUNING.heartbeatIdleMs + TUNING.heartbeatTimeoutMs * SLOW + 3000, `noticed after ${noticed} ms`);
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15000 * SLOW });
