@@ -114,10 +114,15 @@ test('a request lost on the way: no answer within the timeout, sent again with t
         tuning: { ...FAST, sendTimeoutMs: 3000, sendRetryBaseMs: 2000, sendRetryCapMs: 2000 },
     });
     const { page } = user;
-    /* The first send's bytes never reach the front end; once the page
-     * gives that request up, the relay lets everything through again. */
+    /* The first send's bytes never reach the front end: once the page
+     * gives that request up, the relay drops the connection holding them
+     * (releasing it could still pass them on) and holds nothing more. */
     relay.hold('POST /chatapp/send');
-    page.on('requestfailed', (r) => { if (r.url().endsWith('/chatapp/send')) relay.release(); });
+    page.on('requestfailed', (r) => {
+        if (!r.url().endsWith('/chatapp/send')) return;
+        relay.cut('POST /chatapp/send');
+        relay.release();
+    });
     const text = 'lost once on the way';
     const started = Date.now();
     await type(page, text);
@@ -125,7 +130,8 @@ test('a request lost on the way: no answer within the timeout, sent again with t
     await page.waitForSelector('#send-status[data-state="retrying"]', { timeout: 10000 + 3000 * SLOW });
     assert.ok(Date.now() - started >= 2900, 'given up only after the send timeout');
     assert.match(await page.textContent('#send-status'), /did not answer/);
-    await waitShown(page, (m) => m.content === text, 'the message, on the second attempt', 20000);
+    await waitFor('the second attempt answered', async () => user.posts.length >= 2 && user.posts[1].status !== null, 20000 * SLOW);
+    await waitShown(page, (m) => m.content === text, 'the message, on the second attempt');
     assert.deepEqual(user.posts.map((p) => p.status), [0, 200]);
     assert.equal(user.posts[0].fields.idem, user.posts[1].fields.idem);
     assert.equal(storedWith(sys, text).length, 1);
