@@ -163,6 +163,8 @@ cmd_test() {
     build asan
     run_suite style style_checks
     run_suite unit unit_tests
+    # The page's pure JavaScript (htdocs/core/) under node:test.
+    run_suite page tests/page/run.sh
     local s
     for s in integration browser fuzz k8s monitoring docker; do
         if [ -x "tests/$s/run.sh" ]; then

@@ -1,26 +1,26 @@
 /*
- * The chat page. Speaks PROTOCOL.md: POSTs the form as FormData to
- * /chatapp/send and keeps one WebSocket to /chatapp/websocket, whose array
- * frames are message batches (merged by id, so overlaps never show twice)
- * and whose object frames are status objects (presence, error; others are
- * ignored). Every piece of data reaches the page through textContent.
+ * The chat page's DOM side: it renders what the core modules (core/*.js,
+ * loaded before it) decide and wires the page's events to them. The
+ * protocol itself (history requests and their tags, resume, merge by id,
+ * reconnecting, heartbeats, send retries, where to connect) lives there,
+ * with unit tests of its own. Every piece of data reaches the page
+ * through textContent, never as markup.
  */
 (function () {
     'use strict';
 
-    /* PROTOCOL.md §1 and §4. */
-    const RESUME_MAX = 500;
+    const core = globalThis.ChatCore;
+    const tuning = core.tuning.make(globalThis.chatTuning);
+
+    /* PROTOCOL.md §1. */
     const CONTENT_MAX_CHARS = 4000;
 
-    const BACKOFF_BASE_MS = 500;
-    const BACKOFF_CAP_MS = 15000;
     const BOTTOM_SLACK_PX = 48;
     const TOP_LOAD_PX = 120;
     const ANNOUNCE_KEEP = 5;
-    /* A history request unanswered this long no longer blocks the next. */
-    const REQUEST_STALE_MS = 10000;
     const STORE_KEY = 'chat.identity';
     const IDENTITY = ['name', 'email', 'topic'];
+    const FIELDS = ['name', 'email', 'topic', 'content'];
 
     const $ = (id) => document.getElementById(id);
     const els = {
@@ -30,30 +30,20 @@
         filter: $('topic-filter'), topics: $('topics'),
         form: $('composer'), content: $('content'), send: $('send'),
         count: $('content-count'), formError: $('form-error'),
+        sendStatus: $('send-status'), sendStatusText: $('send-status-text'), sendAgain: $('send-again'),
     };
 
     const state = {
         byId: new Map(), /* id -> <li> */
-        ids: [], /* every id shown, ascending */
         topics: new Set(),
-        /* Every stored id from the lowest shown up to here has reached the
-         * page: where a resume starts. */
-        cursor: 0,
-        seenMax: 0, /* highest id any socket delivered */
-        /* While an after_id chain is open, where its next ask starts. */
-        resumeFrom: null,
-        loadedNewest: false,
-        atBeginning: false,
-        pending: null, /* the one request in flight */
-        askAttempt: 0, /* refused requests in a row */
-        askTimer: 0,
-        ws: null,
-        everOpen: false,
-        attempt: 0,
-        retryTimer: 0,
         unseen: 0,
         filter: '',
-        sending: false,
+    };
+
+    const clock = {
+        now: () => Date.now(),
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (t) => clearTimeout(t),
     };
 
     /* ---- small DOM helpers (text only, never markup) ---- */
@@ -75,13 +65,7 @@
         return `${(sameYear ? dayFmt : yearFmt).format(d)}, ${timeFmt.format(d)}`;
     }
 
-    function isMessage(m) {
-        return m !== null && typeof m === 'object' && Number.isSafeInteger(m.id) && m.id > 0;
-    }
-
-    function str(v) {
-        return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
-    }
+    const str = core.timeline.str;
 
     /* A stable colour per sender, so a face is easy to follow. */
     function hue(text) {
@@ -91,7 +75,7 @@
     }
 
     function myEmail() {
-        return els.form.elements.email.value.trim().toLowerCase();
+        return els.form.elements.email.value;
     }
 
     /* ---- rendering one message ---- */
@@ -99,7 +83,7 @@
     function renderMessage(m) {
         const li = node('li', 'msg');
         const email = str(m.email);
-        const topic = str(m.topic) || 'general';
+        const topic = core.news.topicOf(m);
         li.dataset.id = String(m.id);
         li.dataset.topic = topic;
         li.dataset.email = email.toLowerCase();
@@ -132,14 +116,13 @@
             meta.append(badge);
         }
         li.append(meta, node('p', 'content', str(m.content)));
-        markOwn(li);
+        markOwn(li, m);
         applyFilter(li);
         return li;
     }
 
-    function markOwn(li) {
-        const mine = myEmail();
-        li.classList.toggle('own', mine !== '' && li.dataset.email === mine);
+    function markOwn(li, m) {
+        li.classList.toggle('own', core.news.isOwn(m, myEmail()));
     }
 
     function applyFilter(li) {
@@ -175,54 +158,16 @@
 
     function showPill(n) {
         state.unseen += n;
-        els.pill.textContent = state.unseen === 1 ? '1 new message ↓' : `${state.unseen} new messages ↓`;
+        els.pill.textContent = core.news.pillText(state.unseen);
         els.pill.hidden = false;
     }
 
-    /*
-     * Merge messages into the timeline by id. Older ones (a history page)
-     * keep what the reader looks at in place; newer ones follow the reader
-     * to the bottom only if the reader was already there. batch holds
-     * only objects that passed isMessage. Returns the messages added.
-     */
-    function merge(batch, opts) {
-        const log = els.log;
-        const wasAtBottom = atBottom();
-        const lowest = state.ids.length ? state.ids[0] : Infinity;
-        const fromBottom = log.scrollHeight - log.scrollTop;
-        const added = [];
-        for (const m of batch) {
-            if (state.byId.has(m.id)) continue;
-            insert(m);
-            added.push(m);
-        }
-        if (added.length === 0) return added;
-        els.empty.hidden = true;
-        if (lowest !== Infinity && added.every((m) => m.id < lowest)) {
-            log.scrollTop = log.scrollHeight - fromBottom;
-        } else if (wasAtBottom || opts.own) {
-            scrollToBottom();
-        } else {
-            const visible = added.filter((m) => !state.byId.get(m.id).hidden).length;
-            if (visible) showPill(visible);
-        }
-        return added;
-    }
-
-    function insert(m) {
-        let lo = 0;
-        let hi = state.ids.length;
-        while (lo < hi) {
-            const mid = (lo + hi) >> 1;
-            if (state.ids[mid] < m.id) lo = mid + 1;
-            else hi = mid;
-        }
-        const li = renderMessage(m);
-        const next = lo < state.ids.length ? state.byId.get(state.ids[lo]) : null;
-        els.list.insertBefore(li, next);
-        state.ids.splice(lo, 0, m.id);
-        state.byId.set(m.id, li);
-        noteTopic(li.dataset.topic);
+    /* Keep loading older pages until the log can scroll (or history ends),
+     * since a reader cannot scroll up a list that does not overflow. */
+    function fillViewport() {
+        const l = els.log;
+        if (link === null) return;
+        if (l.scrollHeight <= l.clientHeight + TOP_LOAD_PX || l.scrollTop < TOP_LOAD_PX) link.wantOlder();
     }
 
     function announce(text) {
@@ -232,23 +177,6 @@
         }
     }
 
-    /* Other people's new messages; one's own is confirmed by send(). */
-    function announceLive(batch) {
-        const added = batch.filter((m) => !state.byId.get(m.id).classList.contains('own'));
-        if (added.length === 0) return;
-        if (added.length > 3) {
-            announce(`${added.length} new messages`);
-            return;
-        }
-        for (const m of added) {
-            const content = str(m.content);
-            const cut = content.length > 200 ? `${content.slice(0, 200)}…` : content;
-            announce(`${str(m.name)} in ${str(m.topic)}: ${cut}`);
-        }
-    }
-
-    /* ---- history ---- */
-
     function setEdge(s) {
         els.edge.dataset.state = s;
         els.edge.textContent = s === 'loading' ? 'Loading older messages…'
@@ -256,211 +184,48 @@
     }
 
     /*
-     * Send a request unless one is in flight. Answers carry no request id,
-     * so with one at a time an empty array or a status error can only
-     * answer it. A request unanswered for long no longer blocks the next.
+     * Show what the timeline decided. Older messages (a history page) keep
+     * what the reader looks at in place; newer ones follow the reader to
+     * the bottom only if the reader was already there, else raise the pill.
      */
-    function ask(obj, pending) {
-        const ws = state.ws;
-        if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-        if (state.pending && Date.now() - state.pending.at < REQUEST_STALE_MS) return false;
-        pending.at = Date.now();
-        state.pending = pending;
-        ws.send(JSON.stringify(obj));
-        return true;
-    }
-
-    /* The next request the timeline needs: the newest page first, then
-     * the rest of a resume, then older pages while the log cannot scroll. */
-    function pump() {
-        if (!state.loadedNewest) {
-            ask({ first_id: 0, last_id: -1 }, { kind: 'newest' });
-        } else if (state.resumeFrom !== null) {
-            ask({ after_id: state.resumeFrom }, { kind: 'after' });
-        } else {
-            fillViewport();
+    function render(out) {
+        if (out.added.length > 0) {
+            const log = els.log;
+            const wasAtBottom = atBottom();
+            const fromBottom = log.scrollHeight - log.scrollTop;
+            for (const { message, before } of out.added) {
+                const li = renderMessage(message);
+                els.list.insertBefore(li, before === null ? null : state.byId.get(before));
+                state.byId.set(message.id, li);
+                noteTopic(li.dataset.topic);
+            }
+            els.empty.hidden = true;
+            if (out.olderOnly) {
+                log.scrollTop = log.scrollHeight - fromBottom;
+            } else if (wasAtBottom || out.own) {
+                scrollToBottom();
+            } else {
+                const visible = out.added.filter((a) => !state.byId.get(a.message.id).hidden).length;
+                if (visible) showPill(visible);
+            }
+            for (const line of core.news.announcements(out.fresh, myEmail())) announce(line);
         }
-    }
-
-    function loadOlder() {
-        if (state.atBeginning || !state.loadedNewest || state.resumeFrom !== null) return;
-        if (state.ids.length === 0) {
-            reachBeginning();
-            return;
-        }
-        const below = state.ids[0];
-        if (ask({ first_id: 0, last_id: below }, { kind: 'older', below })) setEdge('loading');
-    }
-
-    function reachBeginning() {
-        state.atBeginning = true;
-        setEdge('beginning');
-        els.empty.hidden = state.ids.length !== 0;
-    }
-
-    /* Keep loading older pages until the log can scroll (or history ends),
-     * since a reader cannot scroll up a list that does not overflow. */
-    function fillViewport() {
-        const l = els.log;
-        if (l.scrollHeight <= l.clientHeight + TOP_LOAD_PX || l.scrollTop < TOP_LOAD_PX) loadOlder();
-    }
-
-    /*
-     * Whether an array frame answers the request in flight; the wire does
-     * not say. Live batches are never empty and never lie wholly below the
-     * lowest id shown, so an "older" answer is told apart; for "newest"
-     * and "after" the next array is taken, which track() keeps safe.
-     */
-    function answers(p, batch) {
-        if (p === null) return false;
-        if (batch.length === 0) return true;
-        return p.kind !== 'older' || batch.every((m) => isMessage(m) && m.id < p.below);
-    }
-
-    /*
-     * Move the resume cursor. A full batch may be a resume page with more
-     * behind it, whether it answered our ask or is a late answer that a
-     * live batch was taken for: the chain goes on from that batch's own
-     * last id (PROTOCOL.md §4), never from a later live id, which would
-     * skip what lies between. While a chain is open live batches leave
-     * the cursor alone; a short answer closes it, and then every stored
-     * id up to the highest seen has arrived (older ones in that answer,
-     * newer ones live). A live batch mistaken for an answer leaves one
-     * gap: the connection dropping before the real answer comes.
-     */
-    function track(msgs, p) {
-        for (const m of msgs) state.seenMax = Math.max(state.seenMax, m.id);
-        if (p !== null && p.kind === 'older') return;
-        if (msgs.length >= RESUME_MAX) {
-            const last = msgs[msgs.length - 1].id;
-            state.cursor = p !== null && p.kind === 'after' ? last : Math.min(state.cursor, last);
-            state.resumeFrom = state.cursor;
-        } else if (p !== null || state.resumeFrom === null) {
-            if (p !== null) state.resumeFrom = null;
-            if (state.loadedNewest) state.cursor = state.seenMax;
-        }
-    }
-
-    function onBatch(batch) {
-        const msgs = batch.filter(isMessage);
-        const p = answers(state.pending, batch) ? state.pending : null;
-        if (p !== null) {
-            state.pending = null;
-            state.askAttempt = 0;
-        }
-        /* Only a socket that delivered something resets the backoff, so a
-         * gateway that accepts and drops at once is not hammered. */
-        state.attempt = 0;
-        const shownMax = state.ids.length ? state.ids[state.ids.length - 1] : 0;
-        const added = merge(msgs, {});
-
-        if (p !== null && p.kind === 'newest') state.loadedNewest = true;
-        track(msgs, p);
-        if (p !== null && batch.length === 0 && p.kind !== 'after') reachBeginning();
-        else if (p !== null && p.kind === 'older') setEdge('idle');
-        if (p === null || p.kind === 'after') {
-            announceLive(added.filter((m) => m.id > shownMax));
-        }
-        pump();
-    }
-
-    /* ---- status objects ---- */
-
-    /*
-     * The gateway refused the request in flight (busy, shutting down,
-     * Redis slow). What it was to fetch is still missing, so ask again
-     * after a growing pause rather than at once.
-     */
-    function onRefused(text) {
-        console.warn('chat: gateway error:', text);
-        const p = state.pending;
-        if (p === null) return;
-        state.pending = null;
-        if (p.kind === 'older') setEdge('idle');
-        clearTimeout(state.askTimer);
-        state.askTimer = setTimeout(pump, backoff(state.askAttempt));
-        state.askAttempt = Math.min(state.askAttempt + 1, 16);
-    }
-
-    function onStatus(s) {
-        if (s.type === 'presence' && Number.isSafeInteger(s.online) && s.online >= 0) {
-            els.presence.textContent = `${s.online} online`;
+        if (out.edge !== null) setEdge(out.edge);
+        if (out.empty !== null) els.empty.hidden = !out.empty;
+        if (out.presence !== null) {
+            els.presence.textContent = `${out.presence} online`;
             els.presence.hidden = false;
-        } else if (s.type === 'error') {
-            onRefused(str(s.error));
         }
-        /* Unknown types are ignored (PROTOCOL.md §4). */
+        if (out.send.length > 0 || out.added.length > 0) fillViewport();
     }
-
-    /* ---- connection ---- */
 
     function setConn(s, text) {
         els.conn.dataset.state = s;
         els.connText.textContent = text;
     }
 
-    function socketUrl() {
-        const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-        return `${scheme}//${location.host}/chatapp/websocket`;
-    }
-
-    function connect() {
-        clearTimeout(state.retryTimer);
-        if (state.everOpen) setConn('reconnecting', 'Reconnecting…');
-        else setConn('connecting', 'Connecting…');
-        let ws;
-        try {
-            ws = new WebSocket(socketUrl());
-        } catch (e) {
-            console.warn('chat: cannot open socket:', e);
-            scheduleReconnect();
-            return;
-        }
-        state.ws = ws;
-        ws.onopen = () => {
-            state.everOpen = true;
-            setConn('live', 'Live');
-            /* Resume from the cursor, not the highest id seen: ids above it
-             * may have gaps below them. */
-            state.resumeFrom = state.loadedNewest ? state.cursor : null;
-            pump();
-        };
-        ws.onmessage = (ev) => {
-            let v;
-            try {
-                v = JSON.parse(ev.data);
-            } catch {
-                return;
-            }
-            if (Array.isArray(v)) onBatch(v);
-            else if (v !== null && typeof v === 'object') onStatus(v);
-        };
-        ws.onclose = () => {
-            if (state.ws !== ws) return;
-            state.ws = null;
-            if (state.pending && state.pending.kind === 'older') setEdge('idle');
-            state.pending = null;
-            clearTimeout(state.askTimer);
-            els.presence.hidden = true;
-            scheduleReconnect();
-        };
-    }
-
-    /* Exponential backoff with jitter, so a restarted gateway is not hit
-     * by every browser in the same millisecond. */
-    function backoff(attempt) {
-        const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-        return Math.round(ceiling / 2 + Math.random() * ceiling / 2);
-    }
-
-    function scheduleReconnect() {
-        const delay = backoff(state.attempt);
-        state.attempt = Math.min(state.attempt + 1, 16);
-        if (state.everOpen) setConn('reconnecting', `Reconnecting in ${Math.ceil(delay / 1000)} s…`);
-        else setConn('connecting', 'Connecting…');
-        clearTimeout(state.retryTimer);
-        state.retryTimer = setTimeout(connect, delay);
-    }
+    const timeline = new core.timeline.Timeline({ now: clock.now, random: Math.random, tuning });
+    let link = null;
 
     /* ---- sending ---- */
 
@@ -469,7 +234,7 @@
     }
 
     function clearErrors() {
-        for (const name of ['name', 'email', 'topic', 'content']) {
+        for (const name of FIELDS) {
             fieldError(name).textContent = '';
             els.form.elements[name].removeAttribute('aria-invalid');
         }
@@ -489,10 +254,93 @@
     }
 
     function setSending(on) {
-        state.sending = on;
         els.send.disabled = on;
         els.send.textContent = on ? 'Sending…' : 'Send';
         els.form.setAttribute('aria-busy', on ? 'true' : 'false');
+    }
+
+    /* The line under the form while a send is retried or has given up. */
+    function setSendStatus(s, text) {
+        els.sendStatus.dataset.state = s;
+        els.sendStatusText.textContent = text;
+        els.sendAgain.hidden = s !== 'failed';
+    }
+
+    const WHY = {
+        unavailable: 'the chat service is unavailable right now',
+        unknown: 'the chat service could not say whether it got your message',
+        busy: 'you are sending too fast',
+        network: 'the network failed',
+        timeout: 'the chat service did not answer',
+    };
+
+    function describeFailure(status) {
+        if (status === 429) return 'Not sent: you are sending too fast. Wait a moment and try again.';
+        return `Not sent: the server answered ${status}. Please try again.`;
+    }
+
+    const sendView = {
+        sending() {
+            setSending(true);
+        },
+        retrying(reason) {
+            setSendStatus('retrying', `Not sent yet — trying again (${WHY[reason] || reason}). Your message is kept.`);
+        },
+        sent(body, fields) {
+            setSending(false);
+            setSendStatus('idle', '');
+            announce('Message sent');
+            /* Edited while it was being retried: that text is a new message. */
+            if (els.content.value === fields.content) {
+                els.content.value = '';
+                updateCount();
+            }
+            saveIdentity();
+            /* Shown at once; the socket copy is merged by id. */
+            render(timeline.ownSent(body));
+            scrollToBottom();
+            els.content.focus();
+        },
+        rejected(status, body) {
+            setSending(false);
+            setSendStatus('idle', '');
+            const field = body && typeof body.field === 'string' ? body.field : '';
+            const known = FIELDS.includes(field);
+            /* The server's own words beside the field; if it gave none,
+             * the field is still marked and the generic sentence said. */
+            const said = known && typeof body.error === 'string' && body.error !== '';
+            showError(known ? field : '', said ? body.error : describeFailure(status));
+        },
+        failed(reason) {
+            setSending(false);
+            setSendStatus('failed', `Could not send — ${WHY[reason] || reason}. Your message is kept.`);
+        },
+    };
+
+    const sender = new core.sender.Sender({
+        fetch: (url, init) => fetch(url, init),
+        url: els.form.action,
+        clock,
+        randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+        random: Math.random,
+        tuning,
+        view: sendView,
+    });
+
+    function composed() {
+        const f = els.form.elements;
+        return {
+            name: f.name.value, email: f.email.value, topic: f.topic.value,
+            content: f.content.value, ephemeral: f.ephemeral.checked,
+        };
+    }
+
+    function send(ev) {
+        ev.preventDefault();
+        if (sender.busy) return;
+        clearErrors();
+        setSendStatus('idle', '');
+        sender.send(composed());
     }
 
     function saveIdentity() {
@@ -518,58 +366,6 @@
         }
     }
 
-    function describeFailure(status, body) {
-        if (body && typeof body.error === 'string' && body.error !== '') {
-            return `Not sent: ${body.error}`;
-        }
-        if (status === 503) return 'Not sent: the chat service is unavailable right now. Please try again.';
-        if (status === 429) return 'Not sent: you are sending too fast. Wait a moment and try again.';
-        return `Not sent: the server answered ${status}. Please try again.`;
-    }
-
-    async function send(ev) {
-        ev.preventDefault();
-        if (state.sending) return;
-        clearErrors();
-        const data = new FormData(els.form);
-        setSending(true);
-        let ok = false;
-        try {
-            const r = await fetch(els.form.action, { method: 'POST', body: data });
-            const text = await r.text();
-            let body = null;
-            try {
-                body = JSON.parse(text);
-            } catch {
-                body = null;
-            }
-            if (r.status === 200) {
-                ok = true;
-                announce('Message sent');
-                els.content.value = '';
-                updateCount();
-                saveIdentity();
-                /* Shown at once; the socket copy is merged by id. The
-                 * resume cursor only moves on socket frames, so nothing
-                 * stored meanwhile can be skipped. */
-                if (isMessage(body)) merge([body], { own: true });
-                scrollToBottom();
-            } else {
-                const field = body && typeof body.field === 'string' ? body.field : '';
-                const known = ['name', 'email', 'topic', 'content'].includes(field);
-                /* The server's own words beside the field; if it gave none,
-                 * the field is still marked and the generic sentence said. */
-                const said = known && typeof body.error === 'string' && body.error !== '';
-                showError(known ? field : '', said ? body.error : describeFailure(r.status, null));
-            }
-        } catch (e) {
-            showError('', 'Not sent: the network failed. Your message is kept; try again.');
-        } finally {
-            setSending(false);
-            if (ok) els.content.focus();
-        }
-    }
-
     function updateCount() {
         const n = [...els.content.value].length;
         els.count.textContent = n > CONTENT_MAX_CHARS * 0.8 ? `${n} / ${CONTENT_MAX_CHARS}` : '';
@@ -580,10 +376,11 @@
 
     function wire() {
         els.form.addEventListener('submit', send);
+        els.sendAgain.addEventListener('click', () => els.form.requestSubmit());
         els.content.addEventListener('keydown', (ev) => {
             if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
                 ev.preventDefault();
-                if (!state.sending) els.form.requestSubmit();
+                if (!sender.busy) els.form.requestSubmit();
             }
         });
         els.content.addEventListener('input', updateCount);
@@ -592,7 +389,7 @@
             ev.preventDefault();
             els.content.focus();
         });
-        for (const name of ['name', 'email', 'topic', 'content']) {
+        for (const name of FIELDS) {
             els.form.elements[name].addEventListener('input', () => {
                 fieldError(name).textContent = '';
                 els.form.elements[name].removeAttribute('aria-invalid');
@@ -600,14 +397,14 @@
         }
         for (const k of IDENTITY) els.form.elements[k].addEventListener('change', saveIdentity);
         els.form.elements.email.addEventListener('input', () => {
-            for (const li of state.byId.values()) markOwn(li);
+            for (const li of state.byId.values()) markOwn(li, { email: li.dataset.email });
         });
         els.log.addEventListener('scroll', () => {
             if (atBottom()) {
                 state.unseen = 0;
                 els.pill.hidden = true;
             }
-            if (els.log.scrollTop < TOP_LOAD_PX) loadOlder();
+            if (els.log.scrollTop < TOP_LOAD_PX && link !== null) link.wantOlder();
         }, { passive: true });
         els.pill.addEventListener('click', () => {
             scrollToBottom();
@@ -620,12 +417,33 @@
             fillViewport();
         });
         window.addEventListener('online', () => {
-            if (!state.ws) connect();
+            if (link !== null) link.online();
         });
+    }
+
+    /* Where to connect comes first (a missing or bad config, or none in
+     * time, means the same-origin path), then the socket. */
+    async function start() {
+        const text = await core.endpoints.fetchConfig((url, init) => fetch(url, init), clock, tuning.configTimeoutMs);
+        link = new core.link.Link({
+            endpoints: core.endpoints.fromConfig(text, location),
+            timeline,
+            open: (url) => new WebSocket(url),
+            clock,
+            random: Math.random,
+            tuning,
+            view: {
+                connState: setConn,
+                render,
+                closed: () => { els.presence.hidden = true; },
+                warn: (text) => console.warn('chat:', text),
+            },
+        });
+        link.start();
     }
 
     loadIdentity();
     wire();
     updateCount();
-    connect();
+    start();
 })();

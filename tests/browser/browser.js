@@ -6,6 +6,7 @@
  */
 const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { OUT_DIR, ROOT, startSystem } = require('../lib/system');
@@ -15,6 +16,17 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
     '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'];
 const SHOTS = path.join(OUT_DIR, 'browser');
+/* Under valgrind (CHAT_WRAPPER) the servers answer about 20x slower, as
+ * tests/lib/system.js allows for in its own waits; the page's waits for
+ * an answer are widened to match when a test shortens them. */
+const SLOW = process.env.CHAT_WRAPPER ? 10 : 1;
+const ANSWER_WAITS = ['heartbeatTimeoutMs', 'openTimeoutMs', 'sendTimeoutMs'];
+
+function scaled(tuning) {
+    const t = { ...tuning };
+    for (const k of ANSWER_WAITS) if (k in t) t[k] *= SLOW;
+    return t;
+}
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -43,26 +55,55 @@ async function startWithBrowser(t, opts) {
 /*
  * Options beyond the form fields: context (more browser context options,
  * e.g. timezoneId), before(page) (run before the page loads, e.g. to
- * route its socket) and live (false: do not wait for the socket).
- * user.sockets holds the time each socket attempt started.
+ * route its socket), live (false: do not wait for the socket), tuning
+ * (shorter timings for the page: htdocs/core/tuning.js; its waits for an
+ * answer are multiplied by SLOW) and url (where
+ * the page is, default the system's front end).
+ * user.sockets holds the time each socket attempt started, user.socketUrls
+ * the URL it went to, user.sent and user.received the frames (parsed),
+ * user.warnings what the page wrote with console.warn (and when),
+ * and user.posts every send the page made: its fields (idem included)
+ * and the status it got (0: none).
  */
 async function openUser(browser, sys, {
     name, email, topic = '', viewport = DESKTOP, context = {}, before = null, live = true,
+    tuning = null, url = null,
 } = {}) {
     const ctx = await browser.newContext({ viewport, ...context });
     const page = await ctx.newPage();
-    const user = { ctx, page, dialogs: [], errors: [], sent: [], sockets: [] };
+    const user = { ctx, page, dialogs: [], errors: [], sent: [], received: [], sockets: [], socketUrls: [], posts: [] };
     page.on('dialog', (d) => {
         user.dialogs.push(d.message());
         d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => user.errors.push(String(e)));
+    user.warnings = [];
+    page.on('console', (m) => { if (m.type() === 'warning') user.warnings.push({ at: Date.now(), text: m.text() }); });
     page.on('websocket', (ws) => {
         user.sockets.push(Date.now());
+        user.socketUrls.push(ws.url());
         ws.on('framesent', (f) => user.sent.push(JSON.parse(f.payload)));
+        ws.on('framereceived', (f) => {
+            try {
+                user.received.push(JSON.parse(f.payload));
+            } catch {
+                user.received.push(f.payload);
+            }
+        });
     });
+    page.on('request', (r) => {
+        if (r.method() !== 'POST' || !r.url().endsWith('/chatapp/send')) return;
+        const post = { at: Date.now(), fields: formFields(r), status: null };
+        user.posts.push(post);
+        r.response().then((res) => { post.status = res ? res.status() : 0; }, () => { post.status = 0; });
+    });
+    page.on('requestfailed', (r) => {
+        const post = user.posts.find((p) => p.status === null && r.url().endsWith('/chatapp/send'));
+        if (post) post.status = 0;
+    });
+    if (tuning) await page.addInitScript((t) => { window.chatTuning = t; }, scaled(tuning));
     if (before) await before(page);
-    await page.goto(`${sys.httpUrl}/`);
+    await page.goto(url || `${sys.httpUrl}/`);
     if (live) await waitLive(page);
     if (name !== undefined) await page.fill('#name', name);
     if (email !== undefined) await page.fill('#email', email);
@@ -70,7 +111,56 @@ async function openUser(browser, sys, {
     return user;
 }
 
-function waitLive(page, timeout = 15000) {
+/* The fields of a multipart form POST, as the send handler reads them. */
+function formFields(request) {
+    const type = request.headers()['content-type'] || '';
+    const m = /boundary=(.+)$/.exec(type);
+    const body = request.postData() || '';
+    const fields = {};
+    if (!m) return fields;
+    for (const part of body.split(`--${m[1]}`)) {
+        const h = /name="([^"]+)"\r\n\r\n([\s\S]*)\r\n$/.exec(part);
+        if (h) fields[h[1]] = h[2];
+    }
+    return fields;
+}
+
+/* A heartbeat request (contract 3): an after_id too big for a number. */
+function isHeartbeat(frame) {
+    return frame.after_id > Number.MAX_SAFE_INTEGER;
+}
+
+/*
+ * A copy of htdocs/ for test t with chatapp/config.json holding config
+ * (an object, or text as it is); null writes none. Removed after t.
+ */
+function pageWithConfig(t, config) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-htdocs-'));
+    fs.cpSync(path.join(ROOT, 'htdocs'), dir, { recursive: true });
+    if (config !== null) {
+        fs.writeFileSync(path.join(dir, 'chatapp', 'config.json'),
+            typeof config === 'string' ? config : JSON.stringify(config));
+    }
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    return dir;
+}
+
+/*
+ * Wait until a socket brought the page message id (live or in an
+ * answer): only then does the page's resume point pass it. A send's own
+ * 200 shows the message sooner, and moves nothing.
+ */
+async function waitDelivered(user, id, timeout = 10000 * SLOW) {
+    const carries = (v) => (Array.isArray(v) ? v : v && v.type === 'reply' && Array.isArray(v.messages) ? v.messages : [])
+        .some((m) => m && m.id === id);
+    const end = Date.now() + timeout;
+    while (!user.received.some(carries)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for a socket to deliver message ${id}`);
+        await new Promise((r) => setTimeout(r, 25));
+    }
+}
+
+function waitLive(page, timeout = 15000 * SLOW) {
     return page.waitForSelector('#conn[data-state="live"]', { timeout });
 }
 
@@ -89,6 +179,11 @@ async function proxySocket(page, hooks) {
         const conn = {
             index: conns.length, sent: [],
             toPage: (text) => ws.send(text), toServer: (text) => server.send(text),
+            /* Cut both sides, as a network failure would. */
+            cut: () => {
+                ws.close({ code: 4000, reason: 'cut by the test' });
+                server.close();
+            },
         };
         conns.push(conn);
         ws.onMessage((text) => {
@@ -198,5 +293,6 @@ async function storeMany(sys, fields) {
 module.exports = {
     startWithBrowser,
     launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
-    DESKTOP, PHONE, SHOTS,
+    isHeartbeat, pageWithConfig, formFields, waitDelivered,
+    DESKTOP, PHONE, SHOTS, SLOW,
 };

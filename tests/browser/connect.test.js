@@ -2,9 +2,10 @@
 /*
  * Pages opened while no gateway runs: they say "connecting" (not
  * "reconnecting": they were never live), retry with exponential backoff
- * (PROTOCOL.md leaves the figures to us: app.js waits between half and
- * all of 500 ms * 2^attempt), each with its own jitter so browsers do not
- * return in step, and go live with the history once a gateway is up.
+ * (PROTOCOL.md leaves the figures to us: htdocs/core/link.js waits
+ * between half and all of 500 ms * 2^attempt), each with its own jitter
+ * so browsers do not return in step, and go live with the history once a
+ * gateway is up.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -15,10 +16,11 @@ const BASE_MS = 500;
 const GAPS = 3;
 
 /*
- * Runs in the page before app.js: notes when each socket is made and
- * closed, and the delay of every timer whose callback is app.js's
- * connect(). Wall-clock gaps on a busy machine only ever grow, so they
- * pin the lower bound; the requested delays pin the rest exactly.
+ * Runs in the page before its scripts: notes when each socket is made and
+ * closed, and the delay of every timer whose callback is named connect
+ * (htdocs/core/link.js names its retry callback so). Wall-clock gaps on
+ * a busy machine only ever grow, so they pin the lower bound; the
+ * requested delays pin the rest exactly.
  */
 function recordRetries() {
     const log = { sockets: [], delays: [] };

@@ -1,9 +1,9 @@
 'use strict';
 /*
  * The form against the real send handler: a server-side error lands beside
- * the field at fault with the typed text kept, network-level failures are
- * shown too, sending is disabled while a send is in flight, and name,
- * email and topic survive a reload.
+ * the field at fault with the typed text kept, an outage is shown and the
+ * message retried by the page itself, sending is disabled while a send
+ * is in flight, and name, email and topic survive a reload.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -79,31 +79,32 @@ test('form errors, in-flight guard and remembered identity', { timeout: 120000 }
         assert.equal((await shown(page)).filter((x) => x.content === 'only once').length, 1);
     });
 
-    await t.test('a send handler outage is shown and the text kept', async () => {
+    /* With the page's own retry timings (send.test.js shortens them). */
+    await t.test('a send handler outage: "not sent yet", the text kept, sent once it is back', async () => {
         await sys.stopSendHandler(0);
         const r = await sendUI(page, 'sent during the outage');
-        assert.ok(r.status >= 500, `status ${r.status}`);
-        await page.waitForSelector('#form-error:not(:empty)');
-        assert.match(await page.textContent('#form-error'), /not sent/i);
+        assert.equal(r.status, 503, 'lighttpd answers for the missing handler');
+        assert.strictEqual(typeof r.body?.error, 'string', 'with the JSON error body');
+        await page.waitForSelector('#send-status[data-state="retrying"]');
+        assert.match(await page.textContent('#send-status'), /not sent yet — trying again/i);
+        assert.equal(await page.textContent('#form-error'), '', 'not an error yet');
         assert.equal(await page.inputValue('#content'), 'sent during the outage');
         await sys.startSendHandler(0);
-        await sys.waitSendable();
+        await waitShown(page, (m) => m.content === 'sent during the outage', 'the message, retried by the page', 30000);
+        assert.equal(await page.inputValue('#content'), '');
     });
 
-    await t.test('Redis down: the 503 JSON error is shown and the text kept', async () => {
+    await t.test('Redis down: the handler\'s 503 starts the retries, the text kept, sent once Redis is back', async () => {
         await sys.stopRedis();
-        let r;
-        for (let i = 0; i < 20; i++) {
-            r = await sendUI(page, 'sent while Redis is down');
-            if (r.status === 503) break;
-            await page.waitForTimeout(100);
-        }
+        const r = await sendUI(page, 'sent while Redis is down');
         assert.equal(r.status, 503);
         assert.strictEqual(typeof r.body?.error, 'string', 'the send handler\'s own JSON 503, not lighttpd\'s');
-        assert.match(await page.textContent('#form-error'), /not sent/i);
+        await page.waitForSelector('#send-status[data-state="retrying"]');
         assert.equal(await page.inputValue('#content'), 'sent while Redis is down');
         await sys.startRedis();
         await sys.waitReady();
+        await waitShown(page, (m) => m.content === 'sent while Redis is down', 'the message, once Redis is back', 30000);
+        assert.equal((await shown(page)).filter((m) => m.content === 'sent while Redis is down').length, 1);
     });
 
     await t.test('keyboard only: skip link, type, Ctrl+Enter', async () => {

@@ -9,7 +9,7 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startWithBrowser, openUser, sendUI, shown, waitShown, screenshot, PHONE } = require('./browser');
+const { startWithBrowser, openUser, sendUI, shown, waitShown, screenshot, isHeartbeat, PHONE } = require('./browser');
 
 /* Eve reads in another time zone and locale than the machine's. */
 const EVE_ZONE = { timezoneId: 'Asia/Kolkata', locale: 'en-GB' };
@@ -161,8 +161,10 @@ test('Alice, Bob and Eve: ephemeral scenario through the UI', { timeout: 120000 
 
     for (const u of [alice, bob, eve]) {
         assert.deepEqual(u.errors, [], 'no script errors');
-        assert.ok(u.sent.length > 0 && u.sent[0].first_id === 0 && u.sent[0].last_id === -1,
+        const asks = u.sent.filter((f) => !isHeartbeat(f));
+        assert.ok(asks.length > 0 && asks[0].first_id === 0 && asks[0].last_id === -1,
             'the page asks for the newest page first');
+        assert.ok(u.sent.every((f) => typeof f.req === 'string'), 'every request is tagged');
     }
 
     await waitShown(bob.page, (m) => m.id === sentE.body.id, "Eve's message on Bob's page");

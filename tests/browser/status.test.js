@@ -2,8 +2,9 @@
 /*
  * Status objects (PROTOCOL.md §4) and frames no gateway should send, fed
  * to the page by a proxy in front of the real gateway: none is shown as a
- * message, none throws, presence is shown, a refused first page is asked
- * again, and an error that answers nothing changes nothing.
+ * message, none throws, presence is shown, a refused first page (an
+ * error carrying its tag) is asked again, and an error or a reply that
+ * answers nothing of the page's changes nothing.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -31,7 +32,10 @@ test('status objects are handled or ignored, never shown, never thrown', { timeo
             if (JSON.parse(text).last_id !== -1 || ++newestAsks !== 1) return false;
             for (const v of ODD) conn.toPage(JSON.stringify(v));
             conn.toPage('not json at all');
-            conn.toPage(JSON.stringify({ type: 'error', error: IMG }));
+            /* Someone else's answers, then the refusal of this request. */
+            conn.toPage(JSON.stringify({ type: 'reply', req: 'not-ours', messages: [LOOKALIKE] }));
+            conn.toPage(JSON.stringify({ type: 'error', req: 'not-ours', error: 'x' }));
+            conn.toPage(JSON.stringify({ type: 'error', req: JSON.parse(text).req, error: IMG }));
             return true;
         },
         /* The gateway's own presence would overwrite the count under test. */
