@@ -6,7 +6,6 @@
  */
 const fs = require('node:fs');
 const net = require('node:net');
-const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 const { OUT_DIR, ROOT, startSystem } = require('../lib/system');
@@ -67,9 +66,16 @@ async function startWithBrowser(t, opts) {
  */
 async function openUser(browser, sys, {
     name, email, topic = '', viewport = DESKTOP, context = {}, before = null, live = true,
-    tuning = null, url = null,
+    tuning = null, url = null, config,
 } = {}) {
     const ctx = await browser.newContext({ viewport, ...context });
+    /* config: the page config this page gets instead of lighttpd's (a
+     * text, or null for none at all); undefined leaves lighttpd's. */
+    if (config !== undefined) {
+        await ctx.route('**/chatapp/config.json', (route) => (config === null
+            ? route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not found"}' })
+            : route.fulfill({ status: 200, contentType: 'application/json', body: config })));
+    }
     const page = await ctx.newPage();
     const user = { ctx, page, dialogs: [], errors: [], sent: [], received: [], sockets: [], socketUrls: [], posts: [] };
     page.on('dialog', (d) => {
@@ -128,21 +134,6 @@ function formFields(request) {
 /* A heartbeat request (contract 3): an after_id too big for a number. */
 function isHeartbeat(frame) {
     return frame.after_id > Number.MAX_SAFE_INTEGER;
-}
-
-/*
- * A copy of htdocs/ for test t with chatapp/config.json holding config
- * (an object, or text as it is); null writes none. Removed after t.
- */
-function pageWithConfig(t, config) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-htdocs-'));
-    fs.cpSync(path.join(ROOT, 'htdocs'), dir, { recursive: true });
-    if (config !== null) {
-        fs.writeFileSync(path.join(dir, 'chatapp', 'config.json'),
-            typeof config === 'string' ? config : JSON.stringify(config));
-    }
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    return dir;
 }
 
 /*
@@ -293,6 +284,6 @@ async function storeMany(sys, fields) {
 module.exports = {
     startWithBrowser,
     launch, openUser, waitLive, proxySocket, sendUI, shown, waitShown, screenshot, storeMany,
-    isHeartbeat, pageWithConfig, formFields, waitDelivered,
+    isHeartbeat, formFields, waitDelivered,
     DESKTOP, PHONE, SHOTS, SLOW,
 };

@@ -7,37 +7,39 @@
  * direct URL in a row fall back to that path, and a later reconnect
  * cycle tries the direct URL again.
  *
- * One system; the config file lives in this test's own copy of htdocs/
- * and is rewritten between pages (the page fetches it with no-store).
+ * One system; each page is given its config by the browser (a route),
+ * so that configs lighttpd would never serve can be tried too; one more
+ * test takes lighttpd's own answer, from CHAT_WEBSOCKET_URL.
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
 const net = require('node:net');
-const path = require('node:path');
-const { freePort } = require('../lib/system');
+const { freePort, kill } = require('../lib/system');
 const { postForm, message } = require('../lib/client');
-const { startWithBrowser, openUser, waitLive, waitShown, pageWithConfig, SLOW } = require('./browser');
+const { startWithBrowser, openUser, waitLive, waitShown, SLOW } = require('./browser');
 
 const FAST = { reconnectBaseMs: 100, reconnectCapMs: 400, openTimeoutMs: 1500 };
 
 test('the socket goes where the config says, else through the front end', { timeout: 180000 * SLOW }, async (t) => {
-    const htdocs = pageWithConfig(t, null);
-    const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-config', htdocs });
+    const { sys, browser } = await startWithBrowser(t, { gateways: 1, tag: 'browser-config' });
     /* Browsers reach the gateway from the page's origin: allow exactly it. */
     await sys.stopGateway(0);
     await sys.startGateway(0, { GW_ALLOWED_ORIGINS: sys.httpUrl });
-    const configFile = path.join(htdocs, 'chatapp', 'config.json');
-    const setConfig = (text) => {
-        if (text === null) fs.rmSync(configFile, { force: true });
-        else fs.writeFileSync(configFile, text);
-    };
+    /* What this page gets as /chatapp/config.json (null: none at all). */
+    let current = null;
+    const setConfig = (text) => { current = text; };
     const gw = sys.gateways[0];
     const direct = `ws://127.0.0.1:${gw.port}/chatapp/websocket`;
     const sameOrigin = sys.wsUrl;
     const users = [];
     const open = async (opts = {}) => {
-        const u = await openUser(browser, sys, { name: 'Cleo', email: 'cleo@example.com', tuning: FAST, ...opts });
+        /* A config lighttpd never served is not in its CSP's connect-src
+         * either: those pages run without the CSP (csp.test.js has it). */
+        const routed = !('config' in opts);
+        const u = await openUser(browser, sys, {
+            name: 'Cleo', email: 'cleo@example.com', tuning: FAST, config: current,
+            context: routed ? { bypassCSP: true } : {}, ...opts,
+        });
         users.push(u);
         return u;
     };
@@ -73,6 +75,15 @@ test('the socket goes where the config says, else through the front end', { time
             await u.ctx.close();
         });
     }
+
+    await t.test('lighttpd\'s own config (CHAT_WEBSOCKET_URL) sends the page straight to the gateway', async () => {
+        await kill(sys.lighttpd);
+        await sys.startLighttpd({ CHAT_WEBSOCKET_URL: `//{host}:${gw.port}/chatapp/websocket` });
+        const u = await open({ config: undefined });
+        assert.deepEqual(u.socketUrls, [direct]);
+        await liveThrough(u, 'the gateway port, as lighttpd said');
+        await u.ctx.close();
+    });
 
     await t.test('a dead direct port: two refused opens, then the front end; a later cycle tries direct again', async () => {
         const dead = await freePort();

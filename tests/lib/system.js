@@ -425,7 +425,8 @@ class System {
         await kill(this.gateways[i].proc, sig);
     }
 
-    async startLighttpd() {
+    /* Start lighttpd (again, on its port); env adds to its environment. */
+    async startLighttpd(env = {}) {
         if (!this.http) this.http = { port: await freePort() };
         const send = this.sendHandlers.map((h) => (h.socket ? `unix:${h.socket}` : `127.0.0.1:${h.port}`)).join(',');
         const gws = this.gateways.map((g) => `127.0.0.1:${g.port}`).join(',');
@@ -438,6 +439,7 @@ class System {
             CHAT_HTTP_PORT: String(this.http.port),
             CHAT_SEND_BACKENDS: send,
             CHAT_GATEWAY_BACKENDS: gws,
+            ...env,
             ...this.opts.lighttpdEnv,
         });
         await waitFor('lighttpd', () => canConnect(this.http.port));
@@ -489,5 +491,5 @@ async function startSystem(opts = {}) {
 
 module.exports = {
     HA_MASTER, HA_REDIS_ARGS, HA_SENTINEL_SETTINGS,
-    startSystem, freePort, waitFor, sleep, httpStatus, signal, ROOT, BUILD_DIR, OUT_DIR,
+    startSystem, freePort, waitFor, sleep, httpStatus, signal, kill, ROOT, BUILD_DIR, OUT_DIR,
 };
