@@ -90,3 +90,23 @@ int conf_not_below(long long hi, const char *hi_name, long long lo,
               lo_name);
     return -1;
 }
+
+int conf_sentinels(const char *list, const char *name,
+                   struct sentinel_list *out)
+{
+    const char *why = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (list[0] && sentinel_list_parse(list, out, &why)) {
+        log_error("config", "var=REDIS_SENTINELS error=\"%s\"", why);
+        return -1;
+    }
+    if (!sentinel_name_valid(name)) {
+        log_error("config",
+                  "var=REDIS_MASTER_NAME error=\"must be 1..%d of "
+                  "A-Za-z0-9 . _ -\"",
+                  SENTINEL_NAME_MAX);
+        return -1;
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 #define CHAT_CONF_H
 
 #include "chat_msg.h"
+#include "sentinel.h"
 
 #include <stddef.h>
 
@@ -53,6 +54,14 @@ CHAT_WUR int conf_apply_log_level(const char *value);
  */
 CHAT_WUR int conf_not_below(long long hi, const char *hi_name, long long lo,
                             const char *lo_name);
+
+/*
+ * REDIS_SENTINELS (list, "" for none) and REDIS_MASTER_NAME (name), as
+ * both programs take them: list parsed into *out. Returns 0, or -1 after
+ * logging which variable is wrong and why.
+ */
+CHAT_WUR int conf_sentinels(const char *list, const char *name,
+                            struct sentinel_list *out);
 
 /* Log every item's effective value at info level, one line each. */
 void conf_log(const struct conf_item *items, size_t n, const void *base);

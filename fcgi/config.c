@@ -44,20 +44,9 @@ static const struct conf_item items[] = {
 /* REDIS_SENTINELS, REDIS_MASTER_NAME and the WAIT settings. */
 static int finish_redis(struct send_config *cfg)
 {
-    const char *why = NULL;
-
-    if (cfg->redis_sentinels[0] &&
-        sentinel_list_parse(cfg->redis_sentinels, &cfg->sentinels, &why)) {
-        log_error("config", "var=REDIS_SENTINELS error=\"%s\"", why);
+    if (conf_sentinels(cfg->redis_sentinels, cfg->redis_master_name,
+                       &cfg->sentinels))
         return -1;
-    }
-    if (!sentinel_name_valid(cfg->redis_master_name)) {
-        log_error("config",
-                  "var=REDIS_MASTER_NAME error=\"must be 1..%d of "
-                  "A-Za-z0-9 . _ -\"",
-                  SENTINEL_NAME_MAX);
-        return -1;
-    }
     /* WAIT must end, and the reply come back, before the command timeout. */
     if (cfg->min_replicas > 0 &&
         cfg->wait_timeout_ms * 2 > cfg->redis_timeout_ms) {

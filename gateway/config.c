@@ -73,32 +73,15 @@ static const struct conf_item items[] = {
              3600000),
 };
 
-static int finish_sentinels(struct gw_config *cfg)
-{
-    const char *why = NULL;
-
-    if (cfg->redis_sentinels[0] &&
-        sentinel_list_parse(cfg->redis_sentinels, &cfg->sentinels, &why)) {
-        log_error("config", "var=REDIS_SENTINELS error=\"%s\"", why);
-        return -1;
-    }
-    if (!sentinel_name_valid(cfg->redis_master_name)) {
-        log_error("config",
-                  "var=REDIS_MASTER_NAME error=\"must be 1..%d of "
-                  "A-Za-z0-9 . _ -\"",
-                  SENTINEL_NAME_MAX);
-        return -1;
-    }
-    return 0;
-}
-
 /* Cross-field rules and derived defaults. */
 static int finish(struct gw_config *cfg)
 {
     const char *bad = NULL;
     size_t bad_len = 0;
 
-    if (conf_apply_log_level(cfg->log_level) || finish_sentinels(cfg))
+    if (conf_apply_log_level(cfg->log_level) ||
+        conf_sentinels(cfg->redis_sentinels, cfg->redis_master_name,
+                       &cfg->sentinels))
         return -1;
     if (cfg->ping_timeout_s <= cfg->ping_interval_s) {
         log_error(
