@@ -41,12 +41,14 @@
  * "N passed, N failed" (finish()).
  */
 const { execFile } = require('child_process');
+const dgram = require('dgram');
 const fs = require('fs');
 const os = require('os');
 const http = require('http');
 const path = require('path');
 const WebSocket = require(path.join(__dirname, '..', 'node_modules', 'ws'));
 const { pageSocket } = require(path.join(__dirname, '..', 'lib', 'page_config'));
+const dnswire = require(path.join(__dirname, '..', 'netbed', 'dnswire'));
 
 const DOCKER = (process.env.DRILL_DOCKER || '/usr/bin/docker -H unix:///run/docker-chat.sock').split(' ');
 const RUN = process.env.DRILL_RUN || `drill-${process.pid}`;
@@ -142,11 +144,42 @@ class Cluster {
         this.terminating = new Set(); /* endpoint addresses of pods being deleted */
         this.stops = [];
         this.directUrl = null; /* where the page opens its socket (config.json) */
+        this.dns = null; /* the pods' name server beyond Docker's (startDns) */
+        this.dnsSocket = null;
     }
 
     async createNetworks() {
         await docker('network', 'create', '--label', `chat-drill=${RUN}`, NET);
         await docker('network', 'create', '--label', `chat-drill=${RUN}`, EPNET);
+    }
+
+    /*
+     * A name Docker's own DNS does not hold (a deleted pod's) is passed on
+     * to the host's servers, which the containers cannot reach here: the
+     * lookup hangs 20 s, where a cluster's DNS answers NXDOMAIN at once.
+     * This server, on the pods network's gateway address (port 53: --dns
+     * takes no port), answers NXDOMAIN to everything it is asked, and
+     * podFlags() points the pods at it.
+     */
+    async startDns() {
+        const address = await docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', NET);
+        const sock = dgram.createSocket('udp4');
+        sock.on('message', (buf, from) => {
+            const q = dnswire.parseQuery(buf);
+            const out = q ? dnswire.answer(buf, q, undefined) : dnswire.formatError(buf);
+            if (out) sock.send(out, from.port, from.address);
+        });
+        await new Promise((resolve, reject) => {
+            sock.once('error', reject);
+            sock.bind(53, address, resolve);
+        });
+        sock.unref();
+        this.dns = address;
+        this.dnsSocket = sock;
+    }
+
+    podFlags() {
+        return this.dns ? ['--dns', this.dns] : [];
     }
 
     writeTerminating() {
@@ -173,7 +206,7 @@ class Cluster {
         const name = `chat-${kind}-${n}`;
         const env = this.serverEnv(kind, name);
         const started = now();
-        await docker('run', '-d', '--name', name, ...COMMON, ...env, `chat-${kind}:${TAG}`);
+        await docker('run', '-d', '--name', name, ...COMMON, ...this.podFlags(), ...env, `chat-${kind}:${TAG}`);
         const ip = await ipOf(name);
         const health = kind === 'send' ? `http://${ip}:9100/readyz` : `http://${ip}:7681/readyz`;
         await until(async () => (await httpGet(health, 1000)).status === 200, 20000, `${name} /readyz`);
