@@ -271,9 +271,20 @@ function handshake(url, origin) {
 
 /* ---------------------------------------------------------------- clients */
 
+/* History replies hold at most this many messages (PROTOCOL.md §4). */
+const PAGE_MAX = 500;
+
 /*
  * A chatting user's page: one WebSocket at a time, reconnecting and
- * resuming with after_id; every connection's ids in arrival order.
+ * resuming with after_id; every connection's ids in arrival order. Like
+ * the page (htdocs/app.js) it asks again after a refused request (a
+ * status error): every client here reaches a gateway from the one
+ * address of its Service proxy, and when a gateway stops, its clients'
+ * resumes all at once pass that address's in-flight cap
+ * (GW_HISTORY_ADDRESS_INFLIGHT). Requests carry a "req" tag, so a reply
+ * is told from a live batch. It resumes from its cursor, the id up to
+ * which it holds every stored message, never from the highest id seen:
+ * live ids that came while a resume was unanswered have a gap below them.
  */
 class Client {
     constructor(crowd, i) {
@@ -284,31 +295,29 @@ class Client {
         this.url = this.tunnel ? `ws://127.0.0.1:${PORT}/chatapp/websocket` : crowd.directUrl;
         this.seen = new Map(); /* id -> message */
         this.maxSeen = 0;
+        this.cursor = 0;
         this.conns = [];
+        this.tags = 0;
         this.connect();
     }
 
     connect() {
-        const conn = { open: null, close: null, code: null, afterId: this.maxSeen, ids: [], failed: 0 };
+        /* busy: a request in flight or to be asked again */
+        const conn = { open: null, close: null, code: null, afterId: this.cursor, ids: [], req: null, asked: null, busy: false, refused: 0 };
+        this.conn = conn;
         const ws = new WebSocket(this.url, { origin: ORIGIN });
         this.ws = ws;
         ws.on('open', () => {
             conn.open = now();
             this.conns.push(conn);
-            ws.send(JSON.stringify({ after_id: conn.afterId }));
+            this.ask(ws, conn, conn.afterId);
         });
         ws.on('message', (data) => {
             const v = JSON.parse(data.toString());
-            if (!Array.isArray(v)) return; /* presence and other statuses */
-            for (const m of v) {
-                conn.ids.push(m.id);
-                if (!this.seen.has(m.id)) this.seen.set(m.id, m);
-                if (m.id > this.maxSeen) this.maxSeen = m.id;
-            }
-            /* A full resume page means "ask again from its last id" -- its
-             * own, never a later live id, which would skip what lies
-             * between (as the page does; docs/DESIGN.md). */
-            if (v.length === 500) ws.send(JSON.stringify({ after_id: v[v.length - 1].id }));
+            if (Array.isArray(v)) this.live(conn, v);
+            else if (v.req === conn.req && v.type === 'reply') this.replied(ws, conn, v.messages);
+            else if (v.req === conn.req && v.type === 'error') this.refused(ws, conn);
+            /* presence and other statuses: nothing to do */
         });
         ws.on('error', () => { /* reported by close */ });
         ws.on('close', (code) => {
@@ -320,8 +329,61 @@ class Client {
         });
     }
 
+    ask(ws, conn, afterId) {
+        conn.req = `q${++this.tags}`;
+        conn.asked = afterId;
+        conn.busy = true;
+        ws.send(JSON.stringify({ after_id: afterId, req: conn.req }));
+    }
+
+    take(conn, messages) {
+        for (const m of messages) {
+            conn.ids.push(m.id);
+            if (!this.seen.has(m.id)) this.seen.set(m.id, m);
+            if (m.id > this.maxSeen) this.maxSeen = m.id;
+        }
+    }
+
+    /* Live batches move the cursor only while no resume is open. */
+    live(conn, messages) {
+        this.take(conn, messages);
+        if (!conn.busy) this.cursor = this.maxSeen;
+    }
+
+    /* A full page means "ask again from its last id" -- its own, never a
+     * later live id, which would skip what lies between (as the page
+     * does; docs/DESIGN.md). A short one closes the resume: every stored
+     * id up to the highest seen has come, older ones in it, newer live. */
+    replied(ws, conn, messages) {
+        this.take(conn, messages);
+        conn.req = null;
+        if (messages.length === PAGE_MAX) {
+            this.cursor = messages[messages.length - 1].id;
+            this.ask(ws, conn, this.cursor);
+        } else {
+            conn.busy = false;
+            this.cursor = this.maxSeen;
+        }
+    }
+
+    /* What the request was to fetch is still missing: the same request
+     * again after a growing pause, as the page does. */
+    refused(ws, conn) {
+        conn.refused++;
+        conn.req = null;
+        const pause = 200 * Math.min(2 ** (conn.refused - 1), 16) * (0.5 + Math.random());
+        setTimeout(() => {
+            if (ws.readyState === WebSocket.OPEN && conn.req === null) this.ask(ws, conn, conn.asked);
+        }, pause);
+    }
+
     get connected() {
         return this.ws && this.ws.readyState === WebSocket.OPEN;
+    }
+
+    /* Connected and its resume answered: nothing more is coming but live. */
+    get idle() {
+        return this.connected && this.conns[this.conns.length - 1] === this.conn && !this.conn.busy;
     }
 }
 
@@ -346,10 +408,15 @@ class Crowd {
         return this.clients.reduce((a, c) => a + c.conns.length, 0);
     }
 
-    /* Until every client is connected and has seen lastId; logs a timeout. */
+    /* History requests the gateways refused (each asked again). */
+    refusals() {
+        return this.clients.reduce((a, c) => a + c.conns.reduce((b, k) => b + k.refused, 0), 0);
+    }
+
+    /* Until every client is idle and has seen lastId; logs a timeout. */
     async catchUp(lastId, ms = 20000) {
         try {
-            await until(() => this.clients.every((c) => c.connected && c.maxSeen >= lastId), ms,
+            await until(() => this.clients.every((c) => c.idle && c.maxSeen >= lastId), ms,
                 'every client caught up');
         } catch (e) {
             log(e.message);

@@ -143,7 +143,7 @@ async function drill() {
     console.log(`figures: posts=${posts.length} status=${JSON.stringify(statusCounts)} stored=${history.length} ` +
         `clients=${clients.length} (${clients.filter((c) => c.tunnel).length} through lighttpd, the rest direct) ` +
         `gateway-stop reconnects=${reconnects} ` +
-        `connections=${crowd.connections()}`);
+        `connections=${crowd.connections()} history requests refused and asked again=${crowd.refusals()}`);
     for (const s of stops) console.log(`figures: docker stop ${s.name}: ${s.ms} ms, exit ${s.code}`);
     const bad = posts.filter((p) => p.status !== 200);
     if (bad.length) console.log(`    non-200 examples: ${JSON.stringify(bad.slice(0, 3))}`);

@@ -535,7 +535,8 @@ async function report(primary, acked) {
         ['server', 'failovers followed', 'counter fenced', 'unconfirmed (503 unknown)'],
         ...servers.map((s) => [s.name, s.failovers, s.kind === 'send' ? s.fences : '-', s.kind === 'send' ? s.unconfirmed : '-']),
     ], 'figures: '));
-    console.log(`figures: client reconnections ${reconnects}; live deliveries checked ${checkedLive}; ` +
+    console.log(`figures: client reconnections ${reconnects}; history requests refused and asked again ${crowd.refusals()}; ` +
+        `live deliveries checked ${checkedLive}; ` +
         `ids ${history.length ? `${history[0].id}..${history[history.length - 1].id}` : '-'} (a fence of 10^9 per new primary)`);
     if (unanswered.length || stray503.length) {
         console.log(`    examples: ${JSON.stringify([...unanswered, ...stray503].slice(0, 3))}`);
