@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The real images, built and run: starts Debian's dockerd on its own socket,
 # builds the images from this checkout (docker/images.sh), checks them
-# (non-root, no compilers, libraries resolve) and runs the scaling drill
-# (tests/docker/drill.js) on a user-defined bridge network, with the
-# page's WebSocket straight to the published gateway Service and some
-# clients on the fallback through lighttpd.
+# (non-root, no compilers, libraries resolve) and runs two drills, each on
+# a user-defined bridge network of its own, with the page's WebSocket
+# straight to the published gateway Service and some clients on the
+# fallback through lighttpd: scaling on one Redis (tests/docker/drill.js)
+# and Redis failover on three Redis pods with a Sentinel each, as the
+# manifests run them (tests/docker/ha.js).
 # Usage: tests/docker/run.sh [BUILD_DIR]   (BUILD_DIR unused: the images
 # build from source). Ends with "N passed, N failed"; non-zero on failure.
 # When the engine cannot run here the suite says SKIPPED and counts nothing
 # (never a pass) -- unless this machine ran it before (marker in the data
 # root), where an engine that no longer starts is a failure.
-# Environment: DRILL_CLIENTS (300), CHAT_DOCKER_KEEP=1 keeps dockerd running.
+# Environment: DRILL_CLIENTS (300), DRILL_HA_FAULTS (2: the primary's Redis
+# container killed, then the new primary's whole pod), CHAT_DOCKER_KEEP=1
+# keeps dockerd running.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -55,18 +59,25 @@ command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed"
 exec 9>/run/docker-chat.lock
 flock -w 600 9 || skip "another docker drill held /run/docker-chat.lock for 10 minutes"
 
-started_engine=0
-cleanup() {
+# Removes the containers, networks and volumes labelled $1: chat-drill
+# (every drill's) or chat-drill=RUN (one drill's).
+remove_labelled() {
     local ids
-    ids=$("${DOCKER[@]}" ps -aq --filter "label=chat-drill" 2>/dev/null)
+    ids=$("${DOCKER[@]}" ps -aq --filter "label=$1" 2>/dev/null)
     # shellcheck disable=SC2086 # one id per word
     [ -n "$ids" ] && "${DOCKER[@]}" rm -f $ids >/dev/null 2>&1
-    ids=$("${DOCKER[@]}" network ls -q --filter "label=chat-drill" 2>/dev/null)
+    ids=$("${DOCKER[@]}" network ls -q --filter "label=$1" 2>/dev/null)
     # shellcheck disable=SC2086
     [ -n "$ids" ] && "${DOCKER[@]}" network rm $ids >/dev/null 2>&1
-    ids=$("${DOCKER[@]}" volume ls -q --filter "label=chat-drill" 2>/dev/null)
+    ids=$("${DOCKER[@]}" volume ls -q --filter "label=$1" 2>/dev/null)
     # shellcheck disable=SC2086
     [ -n "$ids" ] && "${DOCKER[@]}" volume rm $ids >/dev/null 2>&1
+    return 0
+}
+
+started_engine=0
+cleanup() {
+    remove_labelled chat-drill
     if [ "$started_engine" -eq 1 ] && [ "${CHAT_DOCKER_KEEP:-0}" != 1 ]; then
         docker/images.sh stop
     fi
@@ -155,25 +166,40 @@ port=$(publish_port 30222)
 gw_port=$(publish_port 30226)
 echo "the frontend is published on $port, the gateway Service on $gw_port"
 
+# One drill (NAME, SCRIPT) on a topology of its own: its checks count, its
+# containers' logs go to tests/out when one failed, then it is removed.
+run_drill() {
+    local name=$1 script=$2 run="$RUN_ID-$1" out rc line failed_before=$FAIL t
+    t=$(date +%s)
+    echo "--- drill $name ($script)"
+    out=$(DRILL_DOCKER="${DOCKER[*]}" DRILL_RUN="$run" DRILL_PORT="$port" \
+        DRILL_GW_PORT="$gw_port" DRILL_TAG="$TAG" timeout 300 node "$script" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    line=$(tail -n 1 <<<"$out")
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        PASS=$((PASS + BASH_REMATCH[1]))
+        FAIL=$((FAIL + BASH_REMATCH[2]))
+        [ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ] && bad "$name drill exited $rc"
+    else
+        bad "$name drill printed no summary (rc $rc; 124 = timed out)"
+    fi
+    echo "$name drill wall time $(secs "$t") s"
+    if [ "$FAIL" -ne "$failed_before" ]; then
+        mkdir -p tests/out
+        for c in $("${DOCKER[@]}" ps -a --filter "label=chat-drill=$run" --format '{{.Names}}'); do
+            "${DOCKER[@]}" logs "$c" >"tests/out/docker-$name-$c.log" 2>&1
+        done
+        echo "container logs in tests/out/docker-$name-*.log"
+    fi
+    # the next drill starts on a clean engine and the same published ports
+    remove_labelled "chat-drill=$run"
+}
+
+# Scaling on one Redis (what ./build.sh run mirrors), then the HA
+# topology: three Redis pods with a Sentinel each, the primary killed.
 T=$(date +%s)
-out=$(DRILL_DOCKER="${DOCKER[*]}" DRILL_RUN="$RUN_ID" DRILL_PORT="$port" \
-    DRILL_GW_PORT="$gw_port" DRILL_TAG="$TAG" timeout 300 node tests/docker/drill.js 2>&1)
-rc=$?
-printf '%s\n' "$out"
-line=$(tail -n 1 <<<"$out")
-if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-    PASS=$((PASS + BASH_REMATCH[1]))
-    FAIL=$((FAIL + BASH_REMATCH[2]))
-    [ "$rc" -ne 0 ] && [ "${BASH_REMATCH[2]}" -eq 0 ] && bad "drill exited $rc"
-else
-    bad "drill printed no summary (rc $rc; 124 = timed out)"
-fi
-echo "drill wall time $(secs "$T") s"
-if [ "$FAIL" -ne 0 ]; then
-    mkdir -p tests/out
-    for c in $("${DOCKER[@]}" ps -a --filter "label=chat-drill=$RUN_ID" --format '{{.Names}}'); do
-        "${DOCKER[@]}" logs "$c" >"tests/out/docker-$c.log" 2>&1
-    done
-    echo "container logs in tests/out/docker-*.log"
-fi
+run_drill scale tests/docker/drill.js
+run_drill ha tests/docker/ha.js
+echo "drills wall time $(secs "$T") s"
 finish
