@@ -14,6 +14,12 @@
  * beyond this: a header announcing 2^62 bytes gets its close at once.
  */
 #define REFUSE_READ_MAX (1024 * 1024)
+/*
+ * The opcode lws_write() takes for a close frame: lws 4.1 keeps
+ * LWS_WRITE_CLOSE out of its public header (lws_close_reason() is meant
+ * to be used) but handles it; pinned by the 2^62-byte frame test.
+ */
+#define GW_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 /* Frames written per WRITEABLE while the socket still takes more. */
 #define WRITES_PER_CALLBACK 8
@@ -190,10 +196,21 @@ static int refuse_frame(const struct gw_session_env *env, struct gw_session *s)
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
                         (int)((env->lim.slow_close_grace_ms + 999) / 1000));
     }
-    if (lws_is_final_fragment(wsi) ||
-        lws_remaining_packet_payload(wsi) > REFUSE_READ_MAX)
+    if (lws_is_final_fragment(wsi))
         gw_session_close_later(s, s->refuse_code, s->refuse_reason,
                                env->lim.slow_close_grace_ms);
+    else if (!s->close_code &&
+             lws_remaining_packet_payload(wsi) > REFUSE_READ_MAX) {
+        /*
+         * Never ends: the close goes out now, and what follows is read and
+         * dropped until the grace ends. lws's own close would close the
+         * socket with the peer's input unread, and the reset that makes
+         * destroys the close before the peer reads it.
+         */
+        s->linger = 1;
+        gw_session_close_later(s, s->refuse_code, s->refuse_reason,
+                               env->lim.slow_close_grace_ms);
+    }
     return 0;
 }
 
@@ -288,11 +305,33 @@ static int feed_waits(const struct gw_session_env *env, struct gw_session *s)
     return 0;
 }
 
+/* The close frame, written by the session itself, once (see linger);
+ * the grace timeout set with it ends the connection. */
+static int write_close(struct gw_session *s)
+{
+    unsigned char buf[LWS_PRE + 125];
+    size_t n = strlen(s->close_reason);
+
+    if (s->linger > 1)
+        return 0;
+    s->linger = 2;
+    if (n > 123)
+        n = 123;
+    buf[LWS_PRE] = (unsigned char)(s->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, s->close_reason, n);
+    if (lws_write(s->wsi, buf + LWS_PRE, n + 2, GW_WRITE_CLOSE) < 0)
+        return -1;
+    return 0;
+}
+
 int gw_session_writeable(const struct gw_session_env *env, struct gw_session *s)
 {
     struct lws *wsi = s->wsi;
     size_t written = 0;
 
+    if (s->close_code && s->linger)
+        return write_close(s);
     if (s->close_code) {
         lws_close_reason(wsi, (enum lws_close_status)s->close_code,
                          (unsigned char *)s->close_reason,

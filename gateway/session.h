@@ -98,6 +98,7 @@ struct gw_session {
     int close_code; /* non-zero: close with it at the next chance */
     const char *close_reason;
     int refuse_code; /* non-zero: close with it once the frame has ended */
+    int linger;      /* 1: close by hand, then read on; 2: close written */
     const char *refuse_reason;
 };
 
