@@ -9,6 +9,7 @@
 #                  fails if any valgrind log reports an error or a definite
 #                  leak (logs in tests/out/valgrind.integration.<pid>.log)
 #   TEST_FILTER    a regular expression: only test files whose name matches
+#   TEST_SKIP      a regular expression: leave out test files whose name matches
 #   CHAT_TEST_CONCURRENCY  test files run at once (1: ASan servers on two
 #                  cores, and several files time things)
 #
@@ -41,6 +42,9 @@ files=()
 for f in tests/integration/*.test.js; do
     [ -e "$f" ] || continue
     if [ -n "${TEST_FILTER:-}" ] && ! [[ $(basename "$f") =~ $TEST_FILTER ]]; then
+        continue
+    fi
+    if [ -n "${TEST_SKIP:-}" ] && [[ $(basename "$f") =~ $TEST_SKIP ]]; then
         continue
     fi
     files+=("$f")

@@ -91,6 +91,17 @@ async function waitFor(what, test, timeoutMs = 10000 * SLOW) {
     }
 }
 
+/*
+ * waitFor a server to come up, giving up as soon as it has exited: a
+ * server refusing its configuration must not cost the whole timeout.
+ */
+async function waitForServer(what, proc, test) {
+    await waitFor(what, async () => {
+        if (proc.exit) throw new Error(`${what} exited (${JSON.stringify(proc.exit)}) before it was up`);
+        return test();
+    });
+}
+
 async function httpStatus(url) {
     try {
         const r = await fetch(url, { signal: AbortSignal.timeout(1000 * SLOW) });
@@ -126,7 +137,8 @@ function launch(name, cmd, args, env, wrap = false, prefix = []) {
     live.add(proc);
     proc.exited = new Promise((resolve) => proc.on('exit', (code, sig) => {
         live.delete(proc);
-        resolve({ code, signal: sig });
+        proc.exit = { code, signal: sig };
+        resolve(proc.exit);
     }));
     proc.logPath = logPath;
     proc.prefixed = prefix.length > 0;
@@ -382,9 +394,10 @@ class System {
             ...this.opts.sendEnv,
             ...env,
         }, true);
-        await waitFor(`send handler ${i}`, async () => (h.socket ? fs.existsSync(h.socket) : canConnect(h.port)));
+        await waitForServer(`send handler ${i}`, h.proc,
+            async () => (h.socket ? fs.existsSync(h.socket) : canConnect(h.port)));
         if (this.opts.waitReady !== false) {
-            await waitFor(`send handler ${i} ready`,
+            await waitForServer(`send handler ${i} ready`, h.proc,
                 async () => (await httpStatus(`http://127.0.0.1:${h.healthPort}/readyz`)) === 200);
         }
         return h;
@@ -413,9 +426,9 @@ class System {
             ...this.opts.gatewayEnv,
             ...env,
         }, true, prefix);
-        await waitFor(`gateway ${i}`, () => canConnect(g.port));
+        await waitForServer(`gateway ${i}`, g.proc, () => canConnect(g.port));
         if (this.opts.waitReady !== false) {
-            await waitFor(`gateway ${i} ready`,
+            await waitForServer(`gateway ${i} ready`, g.proc,
                 async () => (await httpStatus(`${g.httpUrl}/readyz`)) === 200);
         }
         return g;
