@@ -28,9 +28,9 @@ struct gw_config {
     long long queue_max_bytes;
     long long batch_max_msgs;
     long long batch_max_bytes;
-    long long batch_window_ms;     /* longest batch window (busy feed) */
-    long long batch_full_rate;     /* messages/s that earn the whole window */
-    long long session_max_pending; /* history requests in flight */
+    long long batch_window_ms;       /* longest batch window (busy feed) */
+    long long batch_full_deliveries; /* deliveries/s earning the whole window */
+    long long session_max_pending;   /* history requests in flight */
     long long ping_interval_s;
     long long ping_timeout_s;
     long long slow_close_grace_ms;

@@ -275,11 +275,14 @@ size_t gw_fanout_readers(const struct gw_fanout *f)
     return f->nreaders;
 }
 
-long long gw_fanout_window_us(double rate, long long cap_us, double full_rate)
+long long gw_fanout_window_us(double rate, size_t readers, long long cap_us,
+                              double full_deliveries)
 {
-    if (cap_us <= 0 || full_rate <= 0 || rate <= 0)
+    double deliveries = rate * (double)readers;
+
+    if (cap_us <= 0 || full_deliveries <= 0 || deliveries <= 0)
         return 0;
-    if (rate >= full_rate)
+    if (deliveries >= full_deliveries)
         return cap_us;
-    return (long long)((double)cap_us * rate / full_rate);
+    return (long long)((double)cap_us * deliveries / full_deliveries);
 }

@@ -94,12 +94,14 @@ GW_WUR struct gw_frame *
 gw_fanout_take(struct gw_fanout *f, struct gw_fanout_reader *r, size_t *count);
 
 /*
- * The batch window for a live feed running at rate messages a second: it
- * grows in proportion from 0 (a quiet room waits for nothing) to cap_us,
- * reached at full_rate and above. 0 when cap_us or full_rate is not
- * positive.
+ * The batch window for a live feed of rate messages a second to readers
+ * clients: it grows with the deliveries a second (rate times readers,
+ * what each sweep over the clients costs) from 0 (a quiet or small room
+ * waits for nothing) to cap_us, reached at full_deliveries and above. 0
+ * when cap_us or full_deliveries is not positive.
  */
-long long gw_fanout_window_us(double rate, long long cap_us, double full_rate);
+long long gw_fanout_window_us(double rate, size_t readers, long long cap_us,
+                              double full_deliveries);
 
 /* Counters since creation. */
 struct gw_fanout_stats gw_fanout_stats(const struct gw_fanout *f);

@@ -59,9 +59,11 @@ struct gw_server *gw_server_of(struct lws *wsi)
 /* ---- events from the fan-out and from Redis ---- */
 
 /*
- * The feed's message rate, measured between sweeps and smoothed, sets the
- * batch window (gw_fanout_window_us): a quiet room waits for nothing, a
- * busy one lets the messages of a window go out as one frame.
+ * The feed's message rate, measured between sweeps and smoothed, and the
+ * number of readers set the batch window (gw_fanout_window_us): a quiet or
+ * small room waits for nothing, a busy crowd lets the messages of a window
+ * go out as one frame, as each frame costs about the same (a write, a TCP
+ * segment, the reader's wakeup) however many messages it holds.
  */
 static void note_sweep(struct gw_server *srv, lws_usec_t now)
 {
@@ -77,9 +79,10 @@ static void note_sweep(struct gw_server *srv, lws_usec_t now)
     srv->last_sweep_us = now;
     srv->since_sweep_msgs = 0;
     srv->since_sweep_bytes = 0;
-    srv->window_us = gw_fanout_window_us(
-        srv->feed_rate, srv->cfg->batch_window_ms * LWS_US_PER_MS,
-        (double)srv->cfg->batch_full_rate);
+    srv->window_us =
+        gw_fanout_window_us(srv->feed_rate, gw_fanout_readers(srv->fanout),
+                            srv->cfg->batch_window_ms * LWS_US_PER_MS,
+                            (double)srv->cfg->batch_full_deliveries);
 }
 
 static void wake_cb(lws_sorted_usec_list_t *sul)

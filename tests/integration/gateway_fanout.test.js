@@ -53,7 +53,7 @@ test('the batch window: a quiet message goes at once, a busy spell goes in few f
      * already earns the whole 400 ms. */
     const sys = await startSystem({
         gateways: 1, sendHandlers: 0, lighttpd: false, tag: 'gw-window',
-        gatewayEnv: { GW_BATCH_WINDOW_MS: '400', GW_BATCH_FULL_RATE: '1' },
+        gatewayEnv: { GW_BATCH_WINDOW_MS: '400', GW_BATCH_FULL_DELIVERIES: '1' },
     });
     let c;
     try {

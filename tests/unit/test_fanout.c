@@ -282,18 +282,26 @@ static void config_and_frames(void)
     gw_frame_unref(fr);
 }
 
-/* The window follows the rate: none when quiet, the cap when busy. */
-static void window_follows_rate(void)
+/*
+ * The window follows the deliveries a second (messages times readers),
+ * what a sweep costs: none when quiet or when few read, the cap when busy.
+ */
+static void window_follows_deliveries(void)
 {
-    CHECK_INT(gw_fanout_window_us(0, 30000, 1000), 0);
-    CHECK_INT(gw_fanout_window_us(-5, 30000, 1000), 0);
-    CHECK_INT(gw_fanout_window_us(100, 30000, 1000), 3000);
-    CHECK_INT(gw_fanout_window_us(500, 30000, 1000), 15000);
-    CHECK_INT(gw_fanout_window_us(999.9, 30000, 1000), 29997);
-    CHECK_INT(gw_fanout_window_us(1000, 30000, 1000), 30000);
-    CHECK_INT(gw_fanout_window_us(1e9, 30000, 1000), 30000);
-    CHECK_INT(gw_fanout_window_us(1e9, 0, 1000), 0); /* off */
-    CHECK_INT(gw_fanout_window_us(500, 30000, 0), 0);
+    CHECK_INT(gw_fanout_window_us(0, 1000, 50000, 50000), 0);
+    CHECK_INT(gw_fanout_window_us(-5, 1000, 50000, 50000), 0);
+    CHECK_INT(gw_fanout_window_us(100, 0, 50000, 50000), 0);
+    /* a small room at the same message rate waits a fiftieth as long */
+    CHECK_INT(gw_fanout_window_us(100, 10, 50000, 50000), 1000);
+    CHECK_INT(gw_fanout_window_us(100, 100, 50000, 50000), 10000);
+    CHECK_INT(gw_fanout_window_us(50, 500, 50000, 50000), 25000);
+    /* just below the full rate and at it */
+    CHECK_INT(gw_fanout_window_us(49999, 1, 50000, 50000), 49999);
+    CHECK_INT(gw_fanout_window_us(50000, 1, 50000, 50000), 50000);
+    CHECK_INT(gw_fanout_window_us(100, 1000, 50000, 50000), 50000);
+    CHECK_INT(gw_fanout_window_us(1e9, 100000, 50000, 50000), 50000);
+    CHECK_INT(gw_fanout_window_us(1e9, 1000, 0, 50000), 0); /* off */
+    CHECK_INT(gw_fanout_window_us(500, 1000, 50000, 0), 0);
 }
 
 int main(void)
@@ -306,6 +314,6 @@ int main(void)
     byte_cap_overruns_laggard();
     frames_outlive_eviction();
     config_and_frames();
-    window_follows_rate();
+    window_follows_deliveries();
     return check_summary();
 }

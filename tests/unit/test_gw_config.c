@@ -38,8 +38,10 @@ static const struct check_env_row rows[] = {
     {"GW_BATCH_WINDOW_MS", "0", 0},
     {"GW_BATCH_WINDOW_MS", "1000", 0},
     {"GW_BATCH_WINDOW_MS", "1001", -1},
-    {"GW_BATCH_FULL_RATE", "1", 0},
-    {"GW_BATCH_FULL_RATE", "0", -1},
+    {"GW_BATCH_FULL_DELIVERIES", "1", 0},
+    {"GW_BATCH_FULL_DELIVERIES", "0", -1},
+    {"GW_BATCH_FULL_DELIVERIES", "1000000000", 0},
+    {"GW_BATCH_FULL_DELIVERIES", "1000000001", -1},
     {"GW_SESSION_MAX_PENDING", "1", 0},
     {"GW_SESSION_MAX_PENDING", "16", 0}, /* GW_SESSION_PENDING_MAX */
     {"GW_SESSION_MAX_PENDING", "17", -1},
