@@ -10,7 +10,7 @@
 # order of the systems rotates from round to round.
 #
 #   tests/bench/compare.sh BUILD_DIR [quick]
-#   ./build.sh bench compare          (2 rounds, about 8 minutes)
+#   ./build.sh bench compare          (2 rounds, about 6 minutes)
 #
 # Per system and round: IDLE idle connections (RSS per connection of every
 # server process on the path, server CPU per new connection), then CONNS
