@@ -44,6 +44,13 @@ const RATE = 200;
 /* The issue's figure: sends accepted again within 5 s of a primary's death. */
 const ACCEPT_MS = 5000;
 
+/* A millisecond setting of SENTINEL_SETTINGS, by name. */
+function sentinelSettingMs(name) {
+    const line = SENTINEL_SETTINGS.find((s) => s.startsWith(`${name} `));
+    if (!line) throw new Error(`no sentinel setting ${name}`);
+    return Number(line.split(' ')[1]);
+}
+
 function sentinelList() {
     return ADDED.filter((n) => n.role === 'sentinel').map((n) => `${topo.fqdn(n.services[1])}:${SENTINEL_PORT}`).join(',');
 }
@@ -268,6 +275,6 @@ async function runHaDrill(bed, v, name, what, fault, { acceptMs = ACCEPT_MS } = 
 }
 
 module.exports = {
-    MASTER, REDIS_ARGS, SENTINEL_SETTINGS, ACCEPT_MS, haUp, settled, sentinelPrimary, killPrimary, newPrimary,
+    MASTER, REDIS_ARGS, SENTINEL_SETTINGS, ACCEPT_MS, sentinelSettingMs, haUp, settled, sentinelPrimary, killPrimary, newPrimary,
     restartRedis, role, runHaDrill, longestOutage, idsTwice,
 };
