@@ -24,16 +24,8 @@ MARKER=$DATA/.chat-engine-worked
 TAG=0.1.0
 DOCKER=(/usr/bin/docker -H "$SOCK")
 RUN_ID="r$$-$(date +%s)"
-PASS=0
-FAIL=0
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok   $*"
-}
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL $*"
-}
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 finish() {
     echo "$PASS passed, $FAIL failed"
     [ "$FAIL" -eq 0 ]

@@ -19,24 +19,8 @@ SCHEMA=(node tests/k8s/schema.js)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-PASS=0
-FAIL=0
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok   $*"
-}
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL $*"
-}
-indent() { sed 's/^/    /'; }
-# Print a command's output indented, return its status.
-show() {
-    local out rc=0
-    out=$("$@" 2>&1) || rc=$?
-    [ -n "$out" ] && indent <<<"$out"
-    return "$rc"
-}
+# shellcheck source=tests/lib/checks.sh
+. "$ROOT/tests/lib/checks.sh"
 
 if [ ! -d tests/node_modules/kubernetes-models ] ||
     [ ! -d tests/node_modules/kubernetes-types ] ||

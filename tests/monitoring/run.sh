@@ -22,24 +22,8 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT_DIR"
 
-PASS=0
-FAIL=0
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok   $*"
-}
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL $*"
-}
-indent() { sed 's/^/    /'; }
-# Print a command's output indented, return its status.
-show() {
-    local out rc=0
-    out=$("$@" 2>&1) || rc=$?
-    [ -n "$out" ] && indent <<<"$out"
-    return "$rc"
-}
+# shellcheck source=tests/lib/checks.sh
+. "$ROOT/tests/lib/checks.sh"
 
 for tool in promtool prometheus python3 node; do
     if ! command -v "$tool" >/dev/null; then
