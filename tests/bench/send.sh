@@ -12,7 +12,9 @@
 # machine with perf during one extra run of the last setup and print where
 # the CPU time goes), BENCH_GATEWAY=1 (also run one gateway subscribed to
 # the channel, as in production), BENCH_WAIT=1 (issue 13: one replica,
-# and every send WAITs for it, SEND_MIN_REPLICAS=1).
+# and every send WAITs for it, SEND_MIN_REPLICAS=1; with
+# BENCH_MIN_REPLICAS=0 the replica stays but nobody WAITs, which splits
+# what replication costs from what waiting for it costs).
 set -euo pipefail
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,7 +43,7 @@ if [ "${BENCH_WAIT:-0}" = 1 ]; then
     wait_port "$PORT"
     until redis-cli -p "$PORT" info replication |
         grep -q '^master_link_status:up'; do sleep 0.05; done
-    WAIT_ENV=(SEND_MIN_REPLICAS=1)
+    WAIT_ENV=(SEND_MIN_REPLICAS=${BENCH_MIN_REPLICAS:-1})
 fi
 ROWS=()
 
@@ -77,7 +79,8 @@ profile() {
     local perf_pid=$!
     drive profile "$SECONDS_RUN" >/dev/null
     wait "$perf_pid" || true
-    perf report -i "$data" --stdio --no-children --sort comm 2>/dev/null |
+    perf report -i "$data" --stdio --no-children --sort comm -g none \
+        2>/dev/null |
         grep -E '^ +[0-9]' | head -n 12 | tee "$BENCH_OUT/bench-send-profile.txt"
     say "--- CPU by program and library ([kernel.kallsyms]: system calls and TCP)"
     perf report -i "$data" --stdio --no-children --sort comm,dso -g none \
