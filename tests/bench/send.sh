@@ -43,7 +43,7 @@ if [ "${BENCH_WAIT:-0}" = 1 ]; then
     wait_port "$PORT"
     until redis-cli -p "$PORT" info replication |
         grep -q '^master_link_status:up'; do sleep 0.05; done
-    WAIT_ENV=(SEND_MIN_REPLICAS=${BENCH_MIN_REPLICAS:-1})
+    WAIT_ENV=("SEND_MIN_REPLICAS=${BENCH_MIN_REPLICAS:-1}")
 fi
 ROWS=()
 
