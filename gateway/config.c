@@ -21,6 +21,7 @@
 static const struct conf_item items[] = {
     STR_ITEM("GW_BIND", bind, "127.0.0.1"),
     INT_ITEM("GW_PORT", port, "7681", 1, 65535),
+    INT_ITEM("GW_METRICS_PORT", metrics_port, "0", 0, 65535),
     STR_ITEM("REDIS_HOST", redis_host, "127.0.0.1"),
     INT_ITEM("REDIS_PORT", redis_port, "6379", 1, 65535),
     STR_ITEM("REDIS_SENTINELS", redis_sentinels, ""),
@@ -88,6 +89,12 @@ static int finish(struct gw_config *cfg)
         log_error(
             "config",
             "var=GW_PING_TIMEOUT_S error=\"must be greater than GW_PING_INTERVAL_S\"");
+        return -1;
+    }
+    if (cfg->metrics_port == cfg->port) {
+        log_error("config",
+                  "var=GW_METRICS_PORT error=\"must differ from GW_PORT (0: "
+                  "/metrics on GW_PORT)\"");
         return -1;
     }
     if (conf_not_below(cfg->redis_backoff_max_ms, "GW_REDIS_BACKOFF_MAX_MS",

@@ -14,6 +14,7 @@
 struct gw_config {
     char bind[GW_CONFIG_STR_MAX];
     long long port;
+    long long metrics_port; /* 0: /metrics on port, else only here */
     char redis_host[GW_CONFIG_STR_MAX];
     long long redis_port;
     /* "": one Redis at redis_host; else Sentinels that name the primary */

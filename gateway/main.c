@@ -85,6 +85,33 @@ static struct lws_context *create_context(struct gw_app *app,
     return lws_create_context(&info);
 }
 
+/*
+ * GW_METRICS_PORT: a vhost of its own in the same loop, answering only
+ * plain HTTP, so the public port need not carry /metrics.
+ */
+static int create_metrics_vhost(struct lws_context *ctx, struct gw_app *app,
+                                const struct lws_protocols *prots)
+{
+    struct lws_context_creation_info info;
+
+    if (!app->cfg.metrics_port)
+        return 0;
+    memset(&info, 0, sizeof(info));
+    info.port = (int)app->cfg.metrics_port;
+    info.iface = app->cfg.bind;
+    info.protocols = prots;
+    info.vhost_name = "metrics";
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (!lws_create_vhost(ctx, &info)) {
+        log_error("main", "event=start_failed metrics_port=%lld",
+                  app->cfg.metrics_port);
+        return -1;
+    }
+    log_info("main", "event=listening bind=%s metrics_port=%lld", app->cfg.bind,
+             app->cfg.metrics_port);
+    return 0;
+}
+
 int main(void)
 {
     struct gw_app app = {0};
@@ -93,6 +120,9 @@ int main(void)
          RX_BUFFER_SIZE, 0, NULL, TX_PACKET_SIZE},
         gw_redis_lws_protocol,
         {GW_SIGNAL_NAME, gw_proto_signal_callback, 0, 0, 0, NULL, 0},
+        {NULL, NULL, 0, 0, 0, NULL, 0}};
+    static const struct lws_protocols metrics_prots[] = {
+        {GW_METRICS_NAME, gw_proto_metrics_callback, 0, 0, 0, NULL, 0},
         {NULL, NULL, 0, 0, 0, NULL, 0}};
     struct lws_context *ctx;
     int sfd;
@@ -110,6 +140,10 @@ int main(void)
     }
     log_info("main", "event=listening bind=%s port=%lld", app.cfg.bind,
              app.cfg.port);
+    if (create_metrics_vhost(ctx, &app, metrics_prots)) {
+        lws_context_destroy(ctx);
+        return 1;
+    }
     while (!app.done)
         if (lws_service(ctx, 0) < 0)
             break;

@@ -31,7 +31,27 @@ static int http_reply(struct lws *wsi, unsigned status, const char *body,
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_serve(struct gw_server *srv, struct lws *wsi, const char *path)
+/*
+ * The chat protocol's server, from a connection of any vhost: the metrics
+ * vhost has no server of its own, and the signalfd is no chat session.
+ */
+static struct gw_server *chat_server(struct lws *wsi)
+{
+    struct lws_vhost *vh =
+        lws_get_vhost_by_name(lws_get_context(wsi), "default");
+    const struct lws_protocols *p =
+        vh ? lws_vhost_name_to_protocol(vh, GW_PROTOCOL_NAME) : NULL;
+
+    return p ? lws_protocol_vh_priv_get(vh, p) : NULL;
+}
+
+/*
+ * metrics_here: whether this port answers /metrics. With GW_METRICS_PORT
+ * set the public port does not, so that what reaches users (the node
+ * port) tells nobody the chat's counts and rates.
+ */
+static int http_serve(struct gw_server *srv, struct lws *wsi, const char *path,
+                      int metrics_here)
 {
     char body[HTTP_BODY_MAX];
     size_t n;
@@ -44,7 +64,7 @@ static int http_serve(struct gw_server *srv, struct lws *wsi, const char *path)
         return gw_redis_ready(srv->redis) && !srv->stopping
                    ? http_reply(wsi, 200, "ready\n", 6)
                    : http_reply(wsi, 503, "not ready\n", 10);
-    if (strcmp(path, "/metrics") == 0) {
+    if (metrics_here && strcmp(path, "/metrics") == 0) {
         n = gw_server_metrics(srv, body, sizeof(body));
         return http_reply(wsi, 200, body, n);
     }
@@ -64,7 +84,8 @@ int gw_proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
         gw_server_destroy(srv);
         break;
     case LWS_CALLBACK_HTTP:
-        return http_serve(srv, wsi, in ? (const char *)in : "");
+        return http_serve(srv, wsi, in ? (const char *)in : "",
+                          !srv || !srv->cfg->metrics_port);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return gw_server_admit(srv, wsi);
     case LWS_CALLBACK_ESTABLISHED:
@@ -89,14 +110,27 @@ int gw_proto_callback(struct lws *wsi, enum lws_callback_reasons reason,
     return 0;
 }
 
+int gw_proto_metrics_callback(struct lws *wsi, enum lws_callback_reasons reason,
+                              void *user, void *in, size_t len)
+{
+    (void)user, (void)len;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_serve(chat_server(wsi), wsi, in ? (const char *)in : "", 1);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* No chat here: a WebSocket belongs on GW_PORT. */
+        lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* SIGTERM/SIGINT arrive as reads on a signalfd adopted into the loop. */
 static void signal_read(struct lws *wsi)
 {
     struct signalfd_siginfo si;
-    struct lws_vhost *vh = lws_get_vhost(wsi);
-    const struct lws_protocols *p =
-        lws_vhost_name_to_protocol(vh, GW_PROTOCOL_NAME);
-    struct gw_server *srv = p ? lws_protocol_vh_priv_get(vh, p) : NULL;
+    struct gw_server *srv = chat_server(wsi);
 
     while (read(lws_get_socket_fd(wsi), &si, sizeof(si)) == sizeof(si))
         log_info("main", "event=signal signo=%u", si.ssi_signo);

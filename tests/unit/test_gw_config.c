@@ -13,6 +13,12 @@ static const struct check_env_row rows[] = {
     {"GW_PORT", "80x", -1},
     {"GW_PORT", "", -1},
     {"GW_PORT", " 80", -1},
+    {"GW_METRICS_PORT", "0", 0}, /* /metrics on GW_PORT */
+    {"GW_METRICS_PORT", "65535", 0},
+    {"GW_METRICS_PORT", "65536", -1},
+    {"GW_METRICS_PORT", "-1", -1},
+    {"GW_METRICS_PORT", "7681", -1}, /* GW_PORT's default */
+    {"GW_METRICS_PORT", "7682", 0},
     {"REDIS_PORT", "6379", 0},
     {"REDIS_PORT", "-1", -1},
     {"REDIS_SENTINELS", "", 0},
@@ -67,6 +73,7 @@ static void defaults(void)
     CHECK_INT(gw_config_load(&cfg), 0);
     CHECK_STR(cfg.bind, "127.0.0.1");
     CHECK_INT(cfg.port, 7681);
+    CHECK_INT(cfg.metrics_port, 0);
     CHECK_STR(cfg.redis_host, "127.0.0.1");
     CHECK_INT(cfg.redis_port, 6379);
     CHECK_INT(cfg.queue_max_msgs, 4096);
