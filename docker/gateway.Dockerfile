@@ -28,9 +28,10 @@ RUN apt-get update -qq \
 COPY --from=build /src/build/release/chat-gateway /usr/local/bin/chat-gateway
 ENV GW_BIND=0.0.0.0 \
     GW_PORT=7681 \
+    GW_METRICS_PORT=9100 \
     REDIS_HOST=chat-redis \
     REDIS_PORT=6379 \
     LOG_LEVEL=info
-EXPOSE 7681
+EXPOSE 7681 9100
 USER 10001:10001
 ENTRYPOINT ["/usr/local/bin/chat-gateway"]

@@ -235,10 +235,10 @@ class Cluster {
         log(`scale ${kind} -> ${this.pods[kind].length} (${name} stopped in ${stop.ms} ms, exit ${stop.code})`);
     }
 
-    /* The /metrics text of a pod (a send handler's health port, a gateway's port). */
+    /* The /metrics text of a pod, from its health port (SEND_HEALTH_PORT, GW_METRICS_PORT). */
     async metricsOf(kind, name) {
         const ip = await ipOf(name);
-        return (await httpGet(`http://${ip}:${kind === 'send' ? 9100 : 7681}/metrics`)).body;
+        return (await httpGet(`http://${ip}:9100/metrics`)).body;
     }
 
     /* lighttpd published on PORT; checks what the page gets from it. */

@@ -194,7 +194,10 @@ check('environment variables: manifest <-> image <-> code', (ok) => {
 });
 
 check('ports: env, containerPort, EXPOSE and Service agree', (ok) => {
-    const portVars = { 'chat-send': ['SEND_PORT', 'SEND_HEALTH_PORT'], 'chat-gateway': ['GW_PORT'], 'chat-frontend': ['CHAT_HTTP_PORT'] };
+    const portVars = {
+        'chat-send': ['SEND_PORT', 'SEND_HEALTH_PORT'], 'chat-gateway': ['GW_PORT', 'GW_METRICS_PORT'],
+        'chat-frontend': ['CHAT_HTTP_PORT'],
+    };
     for (const { w, c } of containers) {
         const n = imageName(c.image);
         if (!PARTS[n]) continue;
@@ -559,11 +562,36 @@ function podTargets(namespace) {
     return out;
 }
 
+/* Where the gateway answers /metrics: GW_METRICS_PORT, or GW_PORT when that is 0 or unset. */
+function gatewayMetricsPort() {
+    const c = find('Deployment', 'chat-gateway').spec.template.spec.containers[0];
+    const env = { ...dockerfile(PARTS['chat-gateway'].dockerfile).env, ...manifestEnv(c) };
+    return Number(env.GW_METRICS_PORT || 0) || Number(env.GW_PORT);
+}
+
+check('no node port publishes a /metrics', (ok) => {
+    const metricsPorts = {
+        'chat-send': Number(manifestEnv(find('Deployment', 'chat-send').spec.template.spec.containers[0]).SEND_HEALTH_PORT),
+        'chat-gateway': gatewayMetricsPort(),
+    };
+    for (const s of docs.filter((d) => d.kind === 'Service' && d.spec.type === 'NodePort')) {
+        const w = workloads.find((x) => Object.entries(s.spec.selector || {})
+            .every(([k, v]) => (x.spec.template.metadata.labels || {})[k] === v));
+        if (!w || !(w.metadata.name in metricsPorts)) continue;
+        const c = w.spec.template.spec.containers[0];
+        for (const p of s.spec.ports) {
+            const target = portNumber(c, p.targetPort !== undefined ? p.targetPort : p.port);
+            ok(target !== metricsPorts[w.metadata.name],
+                `Service ${s.metadata.name}: node port ${p.nodePort} reaches ${w.metadata.name}'s /metrics (port ${target})`);
+        }
+    }
+});
+
 check('the scrape config reaches every send handler\'s and gateway\'s /metrics and nothing else', (ok) => {
     const conf = YAML.parse(fs.readFileSync(SCRAPE, 'utf8'));
     const metricsPort = {
         'chat-send': Number(manifestEnv(find('Deployment', 'chat-send').spec.template.spec.containers[0]).SEND_HEALTH_PORT),
-        'chat-gateway': Number(manifestEnv(find('Deployment', 'chat-gateway').spec.template.spec.containers[0]).GW_PORT),
+        'chat-gateway': gatewayMetricsPort(),
     };
     const kept = [];
     for (const job of conf.scrape_configs || []) {

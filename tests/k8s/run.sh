@@ -144,6 +144,7 @@ mutant "the page's WebSocket port" 's#//{host}:30226/#//{host}:30227/#'
 mutant "the gateway's origin allow-list" 's#value: "http://\*:30222"#value: "http://*:30223"#'
 mutant "client addresses" '0,/externalTrafficPolicy: Local/s//externalTrafficPolicy: Cluster/'
 mutant "browsers kept off the gateway" '/^kind: NetworkPolicy$/,$ {/^  name: chat-gateway$/,/^---$/ s/^    - ports:$/    - from: [{podSelector: {}}]\n      ports:/}'
+mutant "the gateway's /metrics on its node port" '/^      targetPort: http$/{N;s/targetPort: http\n      nodePort: 30226/targetPort: http-health\n      nodePort: 30226/}'
 mutant "disruption budget" '/^kind: PodDisruptionBudget$/,/^---$/s/^  name: chat-gateway$/  name: chat-gateway-old/'
 
 # The same for the autoscalers and the scrape config: $1 what, $2 the file
@@ -176,6 +177,7 @@ other_mutant "three gateways removed at once" "$HPA" '0,/^          value: 1$/s/
 other_mutant "a connections metric the gateway does not export" "$HPA_CONN" 's/name: chat_gw_connections/name: chat_gw_conections/'
 other_mutant "a connections target over GW_MAX_CONNECTIONS" "$HPA_CONN" 's/averageValue: "10000"/averageValue: "30000"/'
 other_mutant "the send handler scraped on its FastCGI port" "$SCRAPE" 's/regex: chat-send;chatapp;http-health/regex: chat-send;chatapp;fastcgi/'
+other_mutant "the gateway scraped on its WebSocket port" "$SCRAPE" 's/regex: chat-gateway;chatapp;http-health/regex: chat-gateway;chatapp;http/'
 other_mutant "targets without the pod label the adapter needs" "$SCRAPE" 's/target_label: pod$/target_label: pod_name/'
 
 
