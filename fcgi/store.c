@@ -78,6 +78,7 @@ void store_shared_init(struct store_shared *sh, int backoff_min_ms)
 {
     atomic_init(&sh->retry_at_ms, 0);
     atomic_init(&sh->backoff_ms, backoff_min_ms);
+    sh->backoff_min_ms = backoff_min_ms;
     atomic_init(&sh->dials_failed, 0);
     atomic_init(&sh->reconnects, 0);
     atomic_init(&sh->errors, 0);
@@ -92,13 +93,19 @@ void store_shared_init(struct store_shared *sh, int backoff_min_ms)
     sh->watch = NULL;
 }
 
-/* On the watch thread: every worker leaves the old primary. */
+/*
+ * On the watch thread: every worker leaves the old primary, and the
+ * backoff its failures earned ends: nobody has failed on the new one, and
+ * waiting it out would add up to REDIS_BACKOFF_MAX_MS to the failover.
+ */
 static void on_switch(void *user, const struct sentinel_addr *primary)
 {
     struct store_shared *sh = user;
 
     (void)primary; /* the next dial asks the sentinels again */
     atomic_fetch_add(&sh->generation, 1);
+    atomic_store(&sh->backoff_ms, sh->backoff_min_ms);
+    atomic_store(&sh->retry_at_ms, 0);
 }
 
 int store_shared_start(struct store_shared *sh, const struct store_options *opt)
@@ -132,6 +139,10 @@ static void mark_down(struct store *s, const char *why)
     long long next =
         b * 2 > s->opt->backoff_max_ms ? s->opt->backoff_max_ms : b * 2;
 
+    /* A link to a primary Sentinel has since replaced failed: that says
+     * nothing of the new one, and must not hold its first sends back. */
+    if (s->gen != atomic_load(&s->sh->generation))
+        return;
     if (atomic_exchange(&s->sh->retry_at_ms, now_ms() + wait) == 0)
         log_warn("store", "event=redis_down host=%s port=%d error=\"%s\"",
                  s->host, s->port, why);

@@ -54,6 +54,7 @@ enum store_err {
 struct store_shared {
     atomic_llong retry_at_ms; /* monotonic ms before which no dial starts */
     atomic_llong backoff_ms;
+    int backoff_min_ms; /* where a success or a failover sets it back */
     atomic_ullong dials_failed;
     atomic_ullong reconnects; /* successful dials after the first */
     atomic_ullong errors;     /* commands that failed on a live link */
