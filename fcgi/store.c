@@ -35,7 +35,8 @@ struct store {
     long long clock_skew_ms; /* Redis' clock minus ours, from the dial */
     char publish_sha[SHA_SIZE];
     char rate_sha[SHA_SIZE];
-    bool ever_up; /* dialled before: the next dial is a reconnect */
+    bool ever_up;      /* dialled before: the next dial is a reconnect */
+    bool to_announced; /* this dial went where +switch-master said */
 };
 
 /* Errors that mean "Redis is there but cannot run it now": nothing ran. */
@@ -90,6 +91,7 @@ void store_shared_init(struct store_shared *sh, int backoff_min_ms)
     atomic_init(&sh->next_sentinel, 0);
     pthread_mutex_init(&sh->primary_lock, NULL);
     sh->primary[0] = '\0';
+    sh->announced_gen = 0;
     sh->watch = NULL;
 }
 
@@ -97,13 +99,18 @@ void store_shared_init(struct store_shared *sh, int backoff_min_ms)
  * On the watch thread: every worker leaves the old primary, and the
  * backoff its failures earned ends: nobody has failed on the new one, and
  * waiting it out would add up to REDIS_BACKOFF_MAX_MS to the failover.
+ * The next dials go where the event says: a sentinel asked now may not
+ * have heard yet and name the old primary, whose refusal would start a
+ * new backoff.
  */
 static void on_switch(void *user, const struct sentinel_addr *primary)
 {
     struct store_shared *sh = user;
 
-    (void)primary; /* the next dial asks the sentinels again */
-    atomic_fetch_add(&sh->generation, 1);
+    pthread_mutex_lock(&sh->primary_lock);
+    sh->announced = *primary;
+    sh->announced_gen = atomic_fetch_add(&sh->generation, 1) + 1;
+    pthread_mutex_unlock(&sh->primary_lock);
     atomic_store(&sh->backoff_ms, sh->backoff_min_ms);
     atomic_store(&sh->retry_at_ms, 0);
 }
@@ -143,6 +150,14 @@ static void mark_down(struct store *s, const char *why)
      * nothing of the new one, and must not hold its first sends back. */
     if (s->gen != atomic_load(&s->sh->generation))
         return;
+    if (s->to_announced) {
+        /* ROLE or the dial said no: ask the sentinels from now on. */
+        pthread_mutex_lock(&s->sh->primary_lock);
+        if (s->sh->announced_gen == s->gen)
+            s->sh->announced_gen = 0;
+        pthread_mutex_unlock(&s->sh->primary_lock);
+        s->to_announced = false;
+    }
     if (atomic_exchange(&s->sh->retry_at_ms, now_ms() + wait) == 0)
         log_warn("store", "event=redis_down host=%s port=%d error=\"%s\"",
                  s->host, s->port, why);
@@ -380,11 +395,21 @@ static enum store_err locate(struct store *s)
     char why[256];
 
     s->gen = atomic_load(&s->sh->generation);
+    s->to_announced = false;
     if (!with_sentinels(o)) {
         snprintf(s->host, sizeof(s->host), "%s", o->host);
         s->port = o->port;
         return STORE_OK;
     }
+    pthread_mutex_lock(&s->sh->primary_lock);
+    if (s->sh->announced_gen && s->sh->announced_gen == s->gen) {
+        memcpy(s->host, s->sh->announced.host, sizeof(s->host));
+        s->port = s->sh->announced.port;
+        s->to_announced = true;
+    }
+    pthread_mutex_unlock(&s->sh->primary_lock);
+    if (s->to_announced)
+        return STORE_OK;
     if (sentinel_ask(o->sentinels, o->master_name, &t, &start, &a, why,
                      sizeof(why)) != SENTINEL_OK) {
         atomic_fetch_add(&s->sh->dials_failed, 1);

@@ -60,13 +60,17 @@ struct store_shared {
     atomic_ullong errors;     /* commands that failed on a live link */
     atomic_ullong connects;
     /* With Sentinels: */
-    atomic_ullong generation;  /* +switch-master messages: leave the old */
-    atomic_ullong failovers;   /* dials that found another primary */
-    atomic_ullong fences;      /* times this process fenced the counter */
-    atomic_ullong unconfirmed; /* publishes WAIT could not confirm */
-    atomic_uint next_sentinel; /* ask this one first */
-    pthread_mutex_t primary_lock;
+    atomic_ullong generation;     /* +switch-master messages: leave the old */
+    atomic_ullong failovers;      /* dials that found another primary */
+    atomic_ullong fences;         /* times this process fenced the counter */
+    atomic_ullong unconfirmed;    /* publishes WAIT could not confirm */
+    atomic_uint next_sentinel;    /* ask this one first */
+    pthread_mutex_t primary_lock; /* primary and announced */
     char primary[SENTINEL_HOST_MAX + 8]; /* "host:port" of the last dial */
+    /* What the last +switch-master named, and the generation it began;
+     * 0: none, or a dial there failed. */
+    struct sentinel_addr announced;
+    unsigned long long announced_gen;
     struct sentinel_watch *watch;
 };
 
