@@ -562,26 +562,33 @@ function podTargets(namespace) {
     return out;
 }
 
-/* Where the gateway answers /metrics: GW_METRICS_PORT, or GW_PORT when that is 0 or unset. */
-function gatewayMetricsPort() {
-    const c = find('Deployment', 'chat-gateway').spec.template.spec.containers[0];
-    const env = { ...dockerfile(PARTS['chat-gateway'].dockerfile).env, ...manifestEnv(c) };
-    return Number(env.GW_METRICS_PORT || 0) || Number(env.GW_PORT);
+/*
+ * The container port each part answers /metrics on: the send handler's
+ * SEND_HEALTH_PORT; the gateway's GW_METRICS_PORT, or GW_PORT when that
+ * is 0 or unset.
+ */
+function metricsPorts() {
+    const envOf = (name) => ({
+        ...dockerfile(PARTS[name].dockerfile).env,
+        ...manifestEnv(find('Deployment', name).spec.template.spec.containers[0]),
+    });
+    const gw = envOf('chat-gateway');
+    return {
+        'chat-send': Number(envOf('chat-send').SEND_HEALTH_PORT),
+        'chat-gateway': Number(gw.GW_METRICS_PORT || 0) || Number(gw.GW_PORT),
+    };
 }
 
 check('no node port publishes a /metrics', (ok) => {
-    const metricsPorts = {
-        'chat-send': Number(manifestEnv(find('Deployment', 'chat-send').spec.template.spec.containers[0]).SEND_HEALTH_PORT),
-        'chat-gateway': gatewayMetricsPort(),
-    };
+    const ports = metricsPorts();
     for (const s of docs.filter((d) => d.kind === 'Service' && d.spec.type === 'NodePort')) {
         const w = workloads.find((x) => Object.entries(s.spec.selector || {})
             .every(([k, v]) => (x.spec.template.metadata.labels || {})[k] === v));
-        if (!w || !(w.metadata.name in metricsPorts)) continue;
+        if (!w || !(w.metadata.name in ports)) continue;
         const c = w.spec.template.spec.containers[0];
         for (const p of s.spec.ports) {
             const target = portNumber(c, p.targetPort !== undefined ? p.targetPort : p.port);
-            ok(target !== metricsPorts[w.metadata.name],
+            ok(target !== ports[w.metadata.name],
                 `Service ${s.metadata.name}: node port ${p.nodePort} reaches ${w.metadata.name}'s /metrics (port ${target})`);
         }
     }
@@ -589,10 +596,7 @@ check('no node port publishes a /metrics', (ok) => {
 
 check('the scrape config reaches every send handler\'s and gateway\'s /metrics and nothing else', (ok) => {
     const conf = YAML.parse(fs.readFileSync(SCRAPE, 'utf8'));
-    const metricsPort = {
-        'chat-send': Number(manifestEnv(find('Deployment', 'chat-send').spec.template.spec.containers[0]).SEND_HEALTH_PORT),
-        'chat-gateway': gatewayMetricsPort(),
-    };
+    const metricsPort = metricsPorts();
     const kept = [];
     for (const job of conf.scrape_configs || []) {
         const sds = job.kubernetes_sd_configs || [];
